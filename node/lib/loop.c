@@ -327,6 +327,11 @@ static void waitq_unlink(struct waitq *q, struct waiter *w)
 	w->queued = false;
 }
 
+/* The waiter lives on this fiber's stack and is unlinked before the
+ * function returns; GCC cannot see that through fiber_park(). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpragmas"
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
 int waitq_wait(struct waitq *q, int64_t deadline)
 {
 	struct waiter w = {.timer.complete = waiter_timer_complete, .fiber = fiber_current()};
@@ -357,6 +362,7 @@ int waitq_wait(struct waitq *q, int64_t deadline)
 	}
 	return w.woken ? 0 : -ETIMEDOUT;
 }
+#pragma GCC diagnostic pop
 
 bool waitq_wake_one(struct waitq *q)
 {
