@@ -34,17 +34,18 @@ struct node {
 };
 
 static const struct http_route admin_routes[] = {
-	{"GET", "/health", http_status_health},
-	{"GET", "/metrics", http_status_metrics},
-	{NULL, NULL, NULL},
+    {"GET", "/health", http_status_health},
+    {"GET", "/metrics", http_status_metrics},
+    {NULL, NULL, NULL},
 };
 static const struct http_routes admin = {admin_routes};
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: tegu [-c tegu.conf]\n"
-		     "Runs a Tegu mail server node. Without -c the configuration is read from\n"
-		     "/etc/tegu.conf, then ~/tegu.conf; if neither exists ~/tegu.conf is created.\n");
+	fprintf(out,
+		"usage: tegu [-c tegu.conf]\n"
+		"Runs a Tegu mail server node. Without -c the configuration is read from\n"
+		"/etc/tegu.conf, then ~/tegu.conf; if neither exists ~/tegu.conf is created.\n");
 }
 
 /* The address for a listener: [listen] in tegu.conf wins, else the
@@ -121,9 +122,9 @@ static int worker_setup(unsigned index, void *arg)
 	}
 	if (index == 0) {
 		struct cluster_identity identity = {
-			.name = node->config->node_name,
-			.host = node->host,
-			.version = TEGU_VERSION,
+		    .name = node->config->node_name,
+		    .host = node->host,
+		    .version = TEGU_VERSION,
 		};
 		cluster_start(&identity, node->settings);
 		db_listen_start(node->config->dsn, node->application_name);
@@ -145,8 +146,8 @@ static void all_ready(void *arg)
 		char port[8];
 		const struct sockaddr_storage *a = &node->listeners[i].addr;
 		unsigned p = a->ss_family == AF_INET6
-				     ? ntohs(((const struct sockaddr_in6 *)a)->sin6_port)
-				     : ntohs(((const struct sockaddr_in *)a)->sin_port);
+				 ? ntohs(((const struct sockaddr_in6 *)a)->sin6_port)
+				 : ntohs(((const struct sockaddr_in *)a)->sin_port);
 		snprintf(port, sizeof(port), "%u", p);
 		log_info("event=listening listener=%s port=%s", node->listeners[i].name, port);
 	}
@@ -157,17 +158,25 @@ int main(int argc, char **argv)
 	const char *config_path = NULL;
 	int opt;
 	static const struct option long_options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	while ((opt = getopt_long(argc, argv, "c:hV", long_options, NULL)) != -1) {
 		switch (opt) {
-		case 'c': config_path = optarg; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("tegu %s\n", TEGU_VERSION); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("tegu %s\n", TEGU_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
@@ -194,7 +203,8 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < node.config->override_count; i++) {
 		const struct config_override *o = &node.config->overrides[i];
 		if (settings_values_override(node.settings, o->name, o->value, &error) < 0) {
-			log_error("event=bad_setting_override name=%s error=\"%s\"", o->name, error);
+			log_error("event=bad_setting_override name=%s error=\"%s\"", o->name,
+				  error);
 			goto out;
 		}
 	}
@@ -207,12 +217,14 @@ int main(int argc, char **argv)
 
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	struct runtime_config runtime = {
-		.workers = cores < 1 ? 1 : cores > MAX_WORKERS ? MAX_WORKERS : (unsigned)cores,
-		.grace_seconds = node.config->shutdown_grace,
-		.worker_setup = worker_setup,
-		.worker_teardown = worker_teardown,
-		.all_ready = all_ready,
-		.arg = &node,
+	    .workers = cores < 1	     ? 1
+		       : cores > MAX_WORKERS ? MAX_WORKERS
+					     : (unsigned)cores,
+	    .grace_seconds = node.config->shutdown_grace,
+	    .worker_setup = worker_setup,
+	    .worker_teardown = worker_teardown,
+	    .all_ready = all_ready,
+	    .arg = &node,
 	};
 	result = runtime_run(&runtime);
 	log_info("event=stopped result=%d", result);

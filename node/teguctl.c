@@ -55,8 +55,8 @@ static int cmd_migrate(int argc, char **argv)
 	int64_t deadline = deadline_after_ms(CTL_TIMEOUT_MS);
 	if (argc == 1 && strcmp(argv[0], "--status") == 0)
 		return migrate_status(deadline, print_status, NULL, &error) < 0
-			       ? fail("migrate", error)
-			       : CTL_OK;
+			   ? fail("migrate", error)
+			   : CTL_OK;
 	if (argc != 0)
 		return CTL_USAGE;
 	int applied = migrate_apply(deadline, print_applied, NULL, &error);
@@ -86,7 +86,8 @@ static const struct setting_def *find_setting(const char *name)
 {
 	const struct setting_def *def = settings_find(name);
 	if (def == NULL)
-		fprintf(stderr, "teguctl: unknown setting \"%s\" (teguctl dump lists them)\n", name);
+		fprintf(stderr, "teguctl: unknown setting \"%s\" (teguctl dump lists them)\n",
+			name);
 	return def;
 }
 
@@ -122,16 +123,16 @@ static int cmd_set(int argc, char **argv)
 	const char *upsert[] = {def->name, value};
 	const char *notify[] = {def->name};
 	const struct db_stmt stmts[] = {
-		{"INSERT INTO settings (name, value) VALUES ($1, $2)"
-		 " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-		 2, upsert},
-		{"SELECT pg_notify('config', $1)", 1, notify},
+	    {"INSERT INTO settings (name, value) VALUES ($1, $2)"
+	     " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+	     2, upsert},
+	    {"SELECT pg_notify('config', $1)", 1, notify},
 	};
 	PGresult *results[2];
 	int result = CTL_OK;
 	struct db_conn *conn = db_acquire(deadline_after_ms(CTL_TIMEOUT_MS), &error);
-	if (conn == NULL ||
-	    db_conn_pipeline(conn, stmts, 2, results, deadline_after_ms(CTL_TIMEOUT_MS), &error) < 0)
+	if (conn == NULL || db_conn_pipeline(conn, stmts, 2, results,
+					     deadline_after_ms(CTL_TIMEOUT_MS), &error) < 0)
 		result = fail("set", error);
 	if (conn) {
 		PQclear(results[0]);
@@ -175,18 +176,18 @@ static int cmd_nodes(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	const char *error;
-	PGresult *res = db_query(
-		"SELECT id, name, host, pid, version,"
-		" to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-		" to_char(heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-		" CASE WHEN stopped_at IS NOT NULL THEN 'stopped'"
-		"  WHEN heartbeat_at < now() - interval '10 seconds' THEN 'stale'"
-		"  WHEN draining THEN 'draining' ELSE 'alive' END"
-		" FROM nodes ORDER BY name",
-		0, NULL, deadline_after_ms(CTL_TIMEOUT_MS), &error);
+	PGresult *res =
+	    db_query("SELECT id, name, host, pid, version,"
+		     " to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+		     " to_char(heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+		     " CASE WHEN stopped_at IS NOT NULL THEN 'stopped'"
+		     "  WHEN heartbeat_at < now() - interval '10 seconds' THEN 'stale'"
+		     "  WHEN draining THEN 'draining' ELSE 'alive' END"
+		     " FROM nodes ORDER BY name",
+		     0, NULL, deadline_after_ms(CTL_TIMEOUT_MS), &error);
 	if (res == NULL)
 		return fail("nodes", error);
-	static const char *const headers[] = {"ID",      "NAME",    "HOST",      "PID",
+	static const char *const headers[] = {"ID",	 "NAME",    "HOST",	 "PID",
 					      "VERSION", "STARTED", "HEARTBEAT", "STATE"};
 	enum { COLUMNS = 8 };
 	int width[COLUMNS];
@@ -240,13 +241,13 @@ static int cmd_undrain(int argc, char **argv)
 }
 
 static const struct ctl_command commands[] = {
-	{"migrate", 0, 1, "migrate [--status]", cmd_migrate},
-	{"get", 1, 1, "get KEY", cmd_get},
-	{"set", 2, 2, "set KEY VALUE", cmd_set},
-	{"dump", 0, 0, "dump", cmd_dump},
-	{"nodes", 0, 0, "nodes", cmd_nodes},
-	{"drain", 1, 1, "drain NODE", cmd_drain},
-	{"undrain", 1, 1, "undrain NODE", cmd_undrain},
+    {"migrate", 0, 1, "migrate [--status]", cmd_migrate},
+    {"get", 1, 1, "get KEY", cmd_get},
+    {"set", 2, 2, "set KEY VALUE", cmd_set},
+    {"dump", 0, 0, "dump", cmd_dump},
+    {"nodes", 0, 0, "nodes", cmd_nodes},
+    {"drain", 1, 1, "drain NODE", cmd_drain},
+    {"undrain", 1, 1, "undrain NODE", cmd_undrain},
 };
 
 static void usage(FILE *out)
@@ -284,16 +285,22 @@ int main(int argc, char **argv)
 	const char *config_path = NULL;
 	int opt;
 	static const struct option long_options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	/* '+': options stop at the command, whose own arguments may start with '-'. */
 	while ((opt = getopt_long(argc, argv, "+c:h", long_options, NULL)) != -1) {
 		switch (opt) {
-		case 'c': config_path = optarg; break;
-		case 'h': usage(stdout); return CTL_OK;
-		default: usage(stderr); return CTL_USAGE;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CTL_OK;
+		default:
+			usage(stderr);
+			return CTL_USAGE;
 		}
 	}
 	if (optind >= argc) {

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP_MAX_HEAD 8192   /* request line + all header lines, bytes */
+#define HTTP_MAX_HEAD	 8192 /* request line + all header lines, bytes */
 #define HTTP_MAX_HEADERS 64
 
 struct http_slice {
@@ -22,21 +22,21 @@ struct http_slice {
 };
 
 struct http_header {
-	struct http_slice name;  /* as sent; compare case-insensitively */
+	struct http_slice name;	 /* as sent; compare case-insensitively */
 	struct http_slice value; /* leading/trailing OWS removed */
 };
 
 struct http_request {
 	struct http_slice method;
 	struct http_slice target; /* request-target as sent */
-	struct http_slice path;   /* target up to '?' */
+	struct http_slice path;	  /* target up to '?' */
 	struct http_slice query;  /* after '?', empty if none */
-	int version_minor;        /* HTTP/1.<minor>; only 1.0 and 1.1 accepted */
+	int version_minor;	  /* HTTP/1.<minor>; only 1.0 and 1.1 accepted */
 	struct http_header headers[HTTP_MAX_HEADERS];
 	unsigned header_count;
 	uint64_t content_length; /* 0 when absent */
-	int keep_alive;          /* 1.1 default on, 1.0 default off, Connection header decides */
-	size_t head_len;         /* bytes of the head, including the final CRLF CRLF */
+	int keep_alive;		 /* 1.1 default on, 1.0 default off, Connection header decides */
+	size_t head_len;	 /* bytes of the head, including the final CRLF CRLF */
 };
 
 enum http_parse_result {

@@ -15,10 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HEARTBEAT_MS 1000
+#define HEARTBEAT_MS	     1000
 #define HEARTBEAT_TIMEOUT_MS 2000
-#define SETTINGS_POLL_MS 60000
-#define MIGRATE_RETRY_MS 1000
+#define SETTINGS_POLL_MS     60000
+#define MIGRATE_RETRY_MS     1000
 
 struct cluster {
 	char *name, *host, *version;
@@ -135,6 +135,7 @@ static void cluster_fiber(void *arg)
 	struct loop *loop = loop_current();
 	const char *error;
 	bool db_was_up = true;
+	char last_error[256] = "";
 
 	while (!loop_stopping(loop)) {
 		int applied = migrate_apply(deadline_after_ms(60000), NULL, NULL, &error);
@@ -159,8 +160,11 @@ static void cluster_fiber(void *arg)
 			db_was_up = true;
 		} else {
 			health_db_write_failed();
-			if (db_was_up)
+			/* Once per outage, and again when the cause changes (lost
+			 * connection, then a read-only server, ...). */
+			if (db_was_up || strcmp(last_error, error) != 0)
 				log_warn("event=database_down error=\"%s\"", error);
+			snprintf(last_error, sizeof(last_error), "%s", error);
 			db_was_up = false;
 		}
 		loop_sleep_ms(HEARTBEAT_MS);

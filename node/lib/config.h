@@ -35,8 +35,8 @@ struct config_override {
 };
 
 struct config {
-	char *path;     /* the file that was read or written */
-	bool created;   /* true when this run wrote a new file */
+	char *path;   /* the file that was read or written */
+	bool created; /* true when this run wrote a new file */
 	char *data_dir;
 	char *node_name;
 	int shutdown_grace; /* seconds */

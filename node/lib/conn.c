@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CONN_RBUF_INITIAL 4096
-#define CONN_TLS_RAW 4096
+#define CONN_RBUF_INITIAL    4096
+#define CONN_TLS_RAW	     4096
 #define CONN_TLS_WRITE_CHUNK 16384
 
 static _Thread_local struct conn *open_conns;
@@ -81,7 +81,8 @@ void conn_destroy(struct conn **cp)
 	open_count--;
 	if (c->ssl)
 		SSL_free(c->ssl);
-	free(c->tls_raw);
+	free(c->tls_in);
+	free(c->tls_out);
 	free(c->rbuf);
 	close(c->fd);
 	free(c);
@@ -127,29 +128,34 @@ static int raw_send_all(struct conn *c, const void *buf, size_t len, int64_t dea
 	return 0;
 }
 
-/* Sends whatever OpenSSL has written into the outgoing BIO. */
+/* Sends whatever OpenSSL has written into the outgoing BIO. A reader and
+ * a writer may both flush; one at a time keeps the records in order. */
 static int tls_flush(struct conn *c, int64_t deadline)
 {
+	while (c->tls_flushing)
+		if (waitq_wait(&c->tls_flush_wait, deadline) < 0)
+			return -ETIMEDOUT;
+	c->tls_flushing = true;
 	BIO *wbio = SSL_get_wbio(c->ssl);
 	size_t pending;
-	while ((pending = BIO_ctrl_pending(wbio)) > 0) {
-		int n = BIO_read(wbio, c->tls_raw, pending < CONN_TLS_RAW ? (int)pending : CONN_TLS_RAW);
-		if (n <= 0)
-			return -EPROTO;
-		int ret = raw_send_all(c, c->tls_raw, (size_t)n, deadline);
-		if (ret < 0)
-			return ret;
+	int ret = 0;
+	while (ret == 0 && (pending = BIO_ctrl_pending(wbio)) > 0) {
+		int n = BIO_read(wbio, c->tls_out,
+				 pending < CONN_TLS_RAW ? (int)pending : CONN_TLS_RAW);
+		ret = n <= 0 ? -EPROTO : raw_send_all(c, c->tls_out, (size_t)n, deadline);
 	}
-	return 0;
+	c->tls_flushing = false;
+	waitq_wake_one(&c->tls_flush_wait);
+	return ret;
 }
 
 /* Feeds one socket read of ciphertext to OpenSSL. 0 at EOF. */
 static int tls_pull(struct conn *c, int64_t deadline)
 {
-	int n = raw_recv(c, c->tls_raw, CONN_TLS_RAW, deadline);
+	int n = raw_recv(c, c->tls_in, CONN_TLS_RAW, deadline);
 	if (n <= 0)
 		return n;
-	if (BIO_write(SSL_get_rbio(c->ssl), c->tls_raw, n) != n)
+	if (BIO_write(SSL_get_rbio(c->ssl), c->tls_in, n) != n)
 		return -EPROTO;
 	return n;
 }
@@ -258,8 +264,8 @@ int conn_read_line(struct conn *c, size_t max, int64_t deadline, const char **li
 		size_t buffered = conn_buffered(c);
 		const char *start = conn_buffer(c);
 		size_t limit = buffered < max ? buffered : max;
-		const char *lf = scanned < limit ? memchr(start + scanned, '\n', limit - scanned)
-						 : NULL;
+		const char *lf =
+		    scanned < limit ? memchr(start + scanned, '\n', limit - scanned) : NULL;
 		if (lf) {
 			size_t len = (size_t)(lf - start) + 1;
 			*line_r = start;
@@ -293,9 +299,13 @@ static const char *tls_error_text(void)
 	return fiber_error_set("%s", code ? text : "TLS handshake failed");
 }
 
-static int tls_start(struct conn *c, SSL_CTX *ctx, bool server, const char *sni,
-		     int64_t deadline, const char **error_r)
+static int tls_start(struct conn *c, SSL_CTX *ctx, bool server, const char *sni, int64_t deadline,
+		     const char **error_r)
 {
+	if (c->ssl) {
+		*error_r = "TLS already started";
+		return -EALREADY;
+	}
 	/* Anything the peer sent before the handshake was plaintext. */
 	c->rstart = c->rend = 0;
 	c->ssl = SSL_new(ctx);
@@ -303,7 +313,8 @@ static int tls_start(struct conn *c, SSL_CTX *ctx, bool server, const char *sni,
 		*error_r = "SSL_new failed";
 		return -ENOMEM;
 	}
-	if (c->tls_raw == NULL && (c->tls_raw = malloc(CONN_TLS_RAW)) == NULL)
+	if ((c->tls_in = malloc(CONN_TLS_RAW)) == NULL ||
+	    (c->tls_out = malloc(CONN_TLS_RAW)) == NULL)
 		abort();
 	BIO *rbio = BIO_new(BIO_s_mem());
 	BIO *wbio = BIO_new(BIO_s_mem());
@@ -322,9 +333,8 @@ static int tls_start(struct conn *c, SSL_CTX *ctx, bool server, const char *sni,
 		ERR_clear_error();
 		int r = SSL_do_handshake(c->ssl);
 		int err = r == 1 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
-		const char *reason = err == SSL_ERROR_NONE || err == SSL_ERROR_WANT_READ
-					     ? NULL
-					     : tls_error_text();
+		const char *reason =
+		    err == SSL_ERROR_NONE || err == SSL_ERROR_WANT_READ ? NULL : tls_error_text();
 		/* Send alerts too, so the peer learns why. */
 		int ret = tls_flush(c, deadline);
 		if (reason) {

@@ -6,6 +6,10 @@
  * Return convention: >= 0 success, -errno on failure (-ETIMEDOUT when the
  * deadline passed, -ECONNRESET/-EPIPE when the peer went away, -EPROTO
  * for a TLS error, -EMSGSIZE for a line over the limit).
+ *
+ * One fiber may read while another writes (IMAP IDLE does), also under
+ * TLS. A conn must not be destroyed while a fiber is parked in I/O on it:
+ * conn_shutdown() it, let that fiber return, then conn_destroy().
  */
 #ifndef TEGU_CONN_H
 #define TEGU_CONN_H
@@ -16,26 +20,28 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-struct loop;
+#include "lib/loop.h"
 
 struct conn {
 	int fd;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
 	char peer_text[64]; /* "addr:port" for logs */
-	uint64_t id;        /* per process, for log lines */
+	uint64_t id;	    /* per process, for log lines */
 
 	/* Plaintext input: bytes [rstart, rend) of rbuf are unread. */
 	char *rbuf;
 	size_t rcap, rstart, rend;
 
 	SSL *ssl;
-	char *tls_raw; /* scratch for ciphertext in and out */
+	char *tls_in, *tls_out; /* ciphertext scratch, one per direction */
+	bool tls_flushing;	/* one fiber sends ciphertext at a time */
+	struct waitq tls_flush_wait;
 
 	/* Set by protocol code while it waits for the next command: such a
 	 * connection may be closed at once when the node stops. */
 	bool idle;
-	bool shut; /* shutdown(2) was called by the node */
+	bool shut;		  /* shutdown(2) was called by the node */
 	struct conn *next, *prev; /* the loop's open connections */
 	const char *listener;
 };
@@ -48,8 +54,7 @@ struct conn *conn_create(int fd, const struct sockaddr *peer, socklen_t peer_len
 void conn_destroy(struct conn **c);
 
 /* Connects to addr; returns 0 and *c_r or -errno. */
-int conn_connect(const struct sockaddr *addr, socklen_t len, int64_t deadline,
-		 struct conn **c_r);
+int conn_connect(const struct sockaddr *addr, socklen_t len, int64_t deadline, struct conn **c_r);
 
 /* Unread buffered bytes, without reading. */
 static inline size_t conn_buffered(const struct conn *c)
@@ -79,7 +84,8 @@ int conn_write(struct conn *c, const void *buf, size_t len, int64_t deadline);
 /* Starts TLS on the connection as server or client and runs the
  * handshake. Unread plaintext is discarded first: bytes a client pipelined
  * after STARTTLS must not be taken as commands sent under TLS
- * (CVE-2011-0411). Returns 0 or -errno; on error *error_r says why. */
+ * (CVE-2011-0411). Returns 0 or -errno; on error *error_r says why.
+ * -EALREADY when TLS was already started on the connection. */
 int conn_tls_accept(struct conn *c, SSL_CTX *ctx, int64_t deadline, const char **error_r);
 int conn_tls_connect(struct conn *c, SSL_CTX *ctx, const char *sni, int64_t deadline,
 		     const char **error_r);

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define LISTEN_BACKOFF_MAX_MS 5000
-#define LISTEN_POLL_MS 1000
+#define LISTEN_POLL_MS	      1000
 
 struct subscriber {
 	const char *channel;
@@ -179,7 +179,8 @@ static void listen_fiber(void *arg)
 		log_debug("event=db_listen_connected");
 		dispatch(NULL, NULL);
 		while (!loop_stopping(loop)) {
-			int ready = loop_poll(PQsocket(pg), POLLIN, deadline_after_ms(LISTEN_POLL_MS));
+			int ready =
+			    loop_poll(PQsocket(pg), POLLIN, deadline_after_ms(LISTEN_POLL_MS));
 			if (ready == -ETIMEDOUT) {
 				if (listening_changed && !listen_all(pg))
 					break;

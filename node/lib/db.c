@@ -13,8 +13,8 @@
 #include <string.h>
 
 #define DB_CONNECT_TIMEOUT_MS 5000
-#define DB_BACKOFF_MIN_MS 100
-#define DB_BACKOFF_MAX_MS 5000
+#define DB_BACKOFF_MIN_MS     100
+#define DB_BACKOFF_MAX_MS     5000
 
 enum db_conn_state { DB_DOWN, DB_IDLE, DB_BUSY };
 
@@ -64,9 +64,10 @@ void db_connect_params(const char ***keywords_r, const char ***values_r, const c
 {
 	/* Defaults first: with expand_dbname the DSN's own settings, expanded
 	 * in place of "dbname", come later and win. */
-	static const char *keywords[] = {"keepalives",       "keepalives_idle", "keepalives_interval",
-					 "keepalives_count", "tcp_user_timeout", "connect_timeout",
-					 "application_name", "dbname",          NULL};
+	static const char *keywords[] = {
+	    "keepalives",	"keepalives_idle",  "keepalives_interval",
+	    "keepalives_count", "tcp_user_timeout", "connect_timeout",
+	    "application_name", "dbname",	    NULL};
 	static _Thread_local const char *values[9];
 	const char *defaults[] = {"1", "5", "2", "3", "10000", "5"};
 	memcpy(values, defaults, sizeof(defaults));
@@ -158,11 +159,12 @@ static int conn_open(struct db_conn *conn, int64_t deadline, const char **error_
 			PQfinish(pg);
 			return -1;
 		}
-		int ret = loop_poll(PQsocket(pg), status == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-				    connect_deadline);
+		int ret =
+		    loop_poll(PQsocket(pg), status == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+			      connect_deadline);
 		if (ret < 0) {
-			*error_r = fiber_error_set("database unavailable: connect: %s",
-						   strerror(-ret));
+			*error_r =
+			    fiber_error_set("database unavailable: connect: %s", strerror(-ret));
 			PQfinish(pg);
 			return -1;
 		}
@@ -261,9 +263,8 @@ static void classify_failure(struct db_conn *conn, const PGresult *res)
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	snprintf(conn->sqlstate, sizeof(conn->sqlstate), "%s", state ? state : "");
 	atomic_fetch_add(&stat_errors, 1);
-	if (PQstatus(conn->pg) != CONNECTION_OK || state == NULL ||
-	    strncmp(state, "08", 2) == 0 || strcmp(state, "25006") == 0 ||
-	    strncmp(state, "57P", 3) == 0)
+	if (PQstatus(conn->pg) != CONNECTION_OK || state == NULL || strncmp(state, "08", 2) == 0 ||
+	    strcmp(state, "25006") == 0 || strncmp(state, "57P", 3) == 0)
 		conn->failed = true;
 }
 
@@ -273,8 +274,9 @@ static int wait_socket(struct db_conn *conn, unsigned events, int64_t deadline,
 	int ret = loop_poll(PQsocket(conn->pg), events, deadline);
 	if (ret < 0) {
 		conn->failed = true;
-		*error_r = ret == -ETIMEDOUT ? "database: query timed out"
-					     : fiber_error_set("database: poll: %s", strerror(-ret));
+		*error_r = ret == -ETIMEDOUT
+			       ? "database: query timed out"
+			       : fiber_error_set("database: poll: %s", strerror(-ret));
 		return -1;
 	}
 	return ret;

@@ -30,7 +30,7 @@
 #define FIBER_STACK_SIZE (256 * 1024)
 #endif
 #define FIBER_STACK_CACHE 64
-#define FIBER_ERROR_SIZE 256
+#define FIBER_ERROR_SIZE  256
 
 void fiber_switch_context(void **from_sp, void *to_sp);
 void fiber_trampoline(void);
@@ -106,7 +106,8 @@ static void switch_to(struct fiber *from, struct fiber *to, bool from_finished)
 	void *sched_fake = NULL;
 	void **fake_save = from_finished ? NULL : (from ? &from->asan_fake_stack : &sched_fake);
 	if (to)
-		__sanitizer_start_switch_fiber(fake_save, to->stack + page_size(), FIBER_STACK_SIZE);
+		__sanitizer_start_switch_fiber(fake_save, to->stack + page_size(),
+					       FIBER_STACK_SIZE);
 	else
 		__sanitizer_start_switch_fiber(fake_save, sched.thread_stack_bottom,
 					       sched.thread_stack_size);
@@ -149,17 +150,17 @@ struct fiber *fiber_spawn(const char *name, fiber_fn *fn, void *arg)
 	 * 16-byte aligned, as the trampoline's call requires. */
 	uintptr_t *sp = top - 7;
 	sp[6] = (uintptr_t)fiber_trampoline; /* return address */
-	sp[5] = 0;                           /* rbp */
-	sp[4] = 0;                           /* rbx */
-	sp[3] = (uintptr_t)fiber;            /* r12 */
-	sp[2] = (uintptr_t)fiber_entry;      /* r13 */
-	sp[1] = 0;                           /* r14 */
-	sp[0] = 0;                           /* r15 */
+	sp[5] = 0;			     /* rbp */
+	sp[4] = 0;			     /* rbx */
+	sp[3] = (uintptr_t)fiber;	     /* r12 */
+	sp[2] = (uintptr_t)fiber_entry;	     /* r13 */
+	sp[1] = 0;			     /* r14 */
+	sp[0] = 0;			     /* r15 */
 #elif defined(__aarch64__)
 	uintptr_t *sp = top - 20;
 	memset(sp, 0, 20 * sizeof(*sp));
-	sp[0] = (uintptr_t)fiber;             /* x19 */
-	sp[1] = (uintptr_t)fiber_entry;       /* x20 */
+	sp[0] = (uintptr_t)fiber;	      /* x19 */
+	sp[1] = (uintptr_t)fiber_entry;	      /* x20 */
 	sp[11] = (uintptr_t)fiber_trampoline; /* x30 */
 #endif
 	fiber->sp = sp;

@@ -60,8 +60,8 @@ int health_status(const char **reason_r)
 	else if (!atomic_load(&listeners_up))
 		*reason_r = "starting: listeners not up";
 	else if (!atomic_load(&migrated))
-		*reason_r = health_db_up() ? "starting: migrations pending"
-					   : "database unavailable";
+		*reason_r =
+		    health_db_up() ? "starting: migrations pending" : "database unavailable";
 	else if (!health_db_up())
 		*reason_r = "database unavailable";
 	else if (atomic_load(&draining))

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LISTEN_BACKLOG 1024
+#define LISTEN_BACKLOG		 1024
 #define TLS_HANDSHAKE_TIMEOUT_MS 30000
-#define LISTENER_STATS_MAX 16
+#define LISTENER_STATS_MAX	 16
 
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
@@ -42,7 +42,8 @@ struct listener_stats *listener_stats_get(const char *name)
 	return found;
 }
 
-void listener_stats_each(void (*fn)(const char *name, const struct listener_stats *stats, void *arg),
+void listener_stats_each(void (*fn)(const char *name, const struct listener_stats *stats,
+				    void *arg),
 			 void *arg)
 {
 	pthread_mutex_lock(&stats_lock);
@@ -79,8 +80,8 @@ static void session_fiber(void *arg)
 	bool ok = true;
 	if (def.implicit_tls) {
 		const char *error;
-		if (conn_tls_accept(c, def.implicit_tls, deadline_after_ms(TLS_HANDSHAKE_TIMEOUT_MS),
-				    &error) < 0) {
+		if (conn_tls_accept(c, def.implicit_tls,
+				    deadline_after_ms(TLS_HANDSHAKE_TIMEOUT_MS), &error) < 0) {
 			log_debug("event=tls_failed listener=%s conn=%lu peer=%s error=\"%s\"",
 				  def.name, (unsigned long)c->id, c->peer_text, error);
 			ok = false;

@@ -31,7 +31,8 @@ struct listener_def {
 /* Connection counters per listener name, shared by all workers (created
  * on first use, never freed). */
 struct listener_stats *listener_stats_get(const char *name);
-void listener_stats_each(void (*fn)(const char *name, const struct listener_stats *stats, void *arg),
+void listener_stats_each(void (*fn)(const char *name, const struct listener_stats *stats,
+				    void *arg),
 			 void *arg);
 
 /* Binds and starts accepting on the current loop. The listener closes

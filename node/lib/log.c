@@ -47,10 +47,9 @@ void log_write(enum log_level level, const char *fmt, ...)
 		struct tm tm;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
-		len = snprintf(line, sizeof(line),
-			       "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s ", tm.tm_year + 1900,
-			       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			       ts.tv_nsec / 1000000, level_names[level]);
+		len = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s ",
+			       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			       tm.tm_sec, ts.tv_nsec / 1000000, level_names[level]);
 	}
 	va_list ap;
 	va_start(ap, fmt);

@@ -269,6 +269,8 @@ int loop_submit_wait_flags(struct io_uring_sqe *sqe, int64_t deadline, unsigned 
 		ts = ms_to_ts(deadline - time_now_ms());
 		sqe->flags |= IOSQE_IO_LINK;
 		struct io_uring_sqe *timeout = io_uring_get_sqe(&current_loop->ring);
+		if (timeout == NULL)
+			abort(); /* loop_sqe() left room for it */
 		io_uring_prep_link_timeout(timeout, &ts, 0);
 		io_uring_sqe_set_data(timeout, &ignore_handler);
 		/* ts must outlive the submission, which happens when we park. */

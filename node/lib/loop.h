@@ -23,7 +23,8 @@ struct io_handler {
 
 /* A message posted to a loop from any thread; fn runs on the loop's thread
  * in the scheduler (it may spawn or wake fibers, not wait). The sender
- * allocates it; fn owns it afterwards. */
+ * malloc()s it as one block with the loop_msg first; fn owns it
+ * afterwards, and a message never delivered is free()d with the loop. */
 struct loop_msg {
 	void (*fn)(struct loop_msg *msg);
 	struct loop_msg *next;

@@ -50,16 +50,16 @@ int migrate_apply(int64_t deadline, migrate_report_fn *report, void *arg, const 
 	int applied_count = -1;
 	PGresult *applied = NULL;
 	/* Session-level lock: released explicitly, or by the server if we die. */
-	PGresult *res = db_conn_query(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", 0, NULL,
-				      deadline, error_r);
+	PGresult *res = db_conn_query(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", 0,
+				      NULL, deadline, error_r);
 	if (res == NULL)
 		goto out;
 	PQclear(res);
 	/* CREATE TABLE IF NOT EXISTS may still race without the lock held. */
 	if (db_conn_exec_script(conn, ledger_sql, deadline, error_r) < 0)
 		goto unlock;
-	applied = db_conn_query(conn, "SELECT name FROM schema_migrations", 0, NULL, deadline,
-				error_r);
+	applied =
+	    db_conn_query(conn, "SELECT name FROM schema_migrations", 0, NULL, deadline, error_r);
 	if (applied == NULL)
 		goto unlock;
 	applied_count = 0;
@@ -101,7 +101,8 @@ int migrate_status(int64_t deadline, void (*fn)(const char *name, bool applied, 
 	PQclear(exists);
 	PGresult *applied = NULL;
 	if (has_ledger) {
-		applied = db_query("SELECT name FROM schema_migrations", 0, NULL, deadline, error_r);
+		applied =
+		    db_query("SELECT name FROM schema_migrations", 0, NULL, deadline, error_r);
 		if (applied == NULL)
 			return -1;
 	}

@@ -12,22 +12,22 @@
 #include <stdint.h>
 
 enum setting_type {
-	SETTING_BOOL,   /* "true"/"false" (also accepts on/off, yes/no, 1/0 on input) */
-	SETTING_INT,    /* decimal integer within [min, max] */
+	SETTING_BOOL,	/* "true"/"false" (also accepts on/off, yes/no, 1/0 on input) */
+	SETTING_INT,	/* decimal integer within [min, max] */
 	SETTING_STRING, /* one line */
-	SETTING_LIST,   /* one entry per line; stored with '\n' separators */
+	SETTING_LIST,	/* one entry per line; stored with '\n' separators */
 };
 
 struct setting_def {
-	const char *name;    /* key used by teguctl, the API and tegu.conf, e.g. "smtpPort" */
+	const char *name; /* key used by teguctl, the API and tegu.conf, e.g. "smtpPort" */
 	enum setting_type type;
 	const char *default_value;
-	int64_t min, max;    /* for SETTING_INT */
-	const char *label;   /* the manual's label, e.g. "Port SMTP server listen on" */
-	const char *manual;  /* the manual's section, e.g. "6.2.1.5" */
+	int64_t min, max;   /* for SETTING_INT */
+	const char *label;  /* the manual's label, e.g. "Port SMTP server listen on" */
+	const char *manual; /* the manual's section, e.g. "6.2.1.5" */
 	const char *help_ru;
 	const char *help_en;
-	bool restart;        /* takes effect only after a node restart */
+	bool restart; /* takes effect only after a node restart */
 };
 
 extern const struct setting_def settings_table[];

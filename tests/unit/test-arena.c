@@ -79,10 +79,10 @@ static void test_cleanups_reverse_and_clear(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alignment_and_growth),
-		cmocka_unit_test(test_large_keeps_block_space),
-		cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_cleanups_reverse_and_clear),
+	    cmocka_unit_test(test_alignment_and_growth),
+	    cmocka_unit_test(test_large_keeps_block_space),
+	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_cleanups_reverse_and_clear),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
