@@ -61,18 +61,19 @@ struct listener {
 	bool closed;
 };
 
+/* What a session needs of its listener, copied at accept: the listener
+ * may be freed (node stopping) before the session's fiber first runs. */
 struct session_start {
-	struct listener *listener;
+	struct listener_def def;
+	struct listener_stats *stats;
 	struct conn *conn;
 };
 
 static void session_fiber(void *arg)
 {
 	struct session_start *start = arg;
-	/* The listener may be gone (node stopping) before the session ends:
-	 * keep what we need from it now. */
-	const struct listener_def def = start->listener->def;
-	struct listener_stats *stats = start->listener->stats;
+	const struct listener_def def = start->def;
+	struct listener_stats *stats = start->stats;
 	struct conn *c = start->conn;
 	free(start);
 	atomic_fetch_add(&stats->active, 1);
@@ -118,7 +119,8 @@ static void accept_complete(struct io_handler *handler, const struct io_uring_cq
 		struct session_start *start = malloc(sizeof(*start));
 		if (start == NULL)
 			abort();
-		start->listener = l;
+		start->def = l->def;
+		start->stats = l->stats;
 		start->conn = conn_create(fd, peer_len ? (struct sockaddr *)&peer : NULL, peer_len,
 					  l->def.name);
 		fiber_spawn(l->def.name, session_fiber, start);

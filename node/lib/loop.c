@@ -331,9 +331,10 @@ static void waitq_unlink(struct waitq *q, struct waiter *w)
 
 /* The waiter lives on this fiber's stack and is unlinked before the
  * function returns; GCC cannot see that through fiber_park(). */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
 #pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpragmas"
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
 int waitq_wait(struct waitq *q, int64_t deadline)
 {
 	struct waiter w = {.timer.complete = waiter_timer_complete, .fiber = fiber_current()};
@@ -364,7 +365,9 @@ int waitq_wait(struct waitq *q, int64_t deadline)
 	}
 	return w.woken ? 0 : -ETIMEDOUT;
 }
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
 #pragma GCC diagnostic pop
+#endif
 
 bool waitq_wake_one(struct waitq *q)
 {
