@@ -1,26 +1,78 @@
 #!/usr/bin/python3
 """Idle-connection memory: how much resident memory a Tegu node, and for
-comparison a Dovecot imap-login and a Postfix smtpd when installed, spend
-per open idle TCP connection.
+comparison a Dovecot and a Postfix instance, spend per open idle TCP
+connection.
 
-Opens N connections (default 10,000) from this process to each server on
-loopback, waits for the count to settle, and reads VmRSS of the serving
-processes from /proc before and after. Bounded: connects at most N per
-server, gives up after --timeout seconds, closes everything at the end.
+For each server in turn: open one connection and close it (so lazily started
+helpers exist before the baseline), read the resident memory of the whole
+server instance, open N connections from this process on loopback, wait until
+the server has accepted all of them (and, for Dovecot and Postfix, sent each
+its greeting), read the memory again, and close everything. Only connections
+still open when memory is read count as held.
 
-  bench/idle-connections.py --tegu-build build/release --dsn 'host=... dbname=tegu user=tegu'
+The memory of a server instance is the sum of VmRSS over its processes: the
+Tegu node is one process (all workers are threads); for Dovecot and Postfix
+it is the master process given by --dovecot-pid / --postfix-pid and every
+process below it, so a system instance running next to it is not counted.
 
-Prints a table: server, connections held, RSS before/after (MiB), KiB per
-connection. The Tegu figure is the node's whole process (all workers).
+Bounded: at most N connections per server, each server's phase gives up
+after --timeout seconds, and everything is closed at the end. The Tegu node
+is started here from --tegu-build and stopped again; Dovecot and Postfix must
+be running (bench/run-idle-connections.sh starts private instances of both
+and passes their ports and pids):
+
+  bench/idle-connections.py --tegu-build build/release --dsn 'host=... dbname=tegu user=tegu' \\
+      [--dovecot-port P --dovecot-pid PID] [--postfix-port P --postfix-pid PID]
+
+Prints one table: server, connections held, RSS before and after (MiB), KiB
+per connection, a note on how that server holds connections, and the same
+per-connection figure in PSS (proportional set size, where a page shared by
+k processes counts 1/k in each): summed VmRSS counts shared libraries once
+per process, which overstates a process-per-connection server.
 """
 import argparse
+import http.client
 import os
+import random
 import resource
+import selectors
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+
+# ------------------------------------------------------------ processes
+
+def children_by_parent():
+    """{ppid: [pid, ...]} for every process now in /proc."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue  # exited meanwhile
+        # The command name (field 2) may hold spaces and parentheses:
+        # the fields after it start behind the last ")".
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def process_tree(pid):
+    """pid and all its descendants."""
+    children = children_by_parent()
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(children.get(p, []))
+    return tree
 
 
 def rss_kib(pids):
@@ -31,57 +83,161 @@ def rss_kib(pids):
                 for line in f:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
-        except FileNotFoundError:
+        except OSError:
+            pass  # exited meanwhile
+    return total
+
+
+def pss_kib(pids):
+    """Proportional set size: a page shared by k processes counts 1/k in
+    each, so shared libraries count once across a process-per-connection
+    server rather than once per process as in the VmRSS sum."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass  # exited meanwhile
+    return total
+
+
+def open_fds(pids):
+    total = 0
+    for pid in pids:
+        try:
+            total += len(os.listdir(f"/proc/{pid}/fd"))
+        except OSError:
             pass
     return total
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+# ------------------------------------------------------------ connections
+
+def warm_up(port, greeting):
+    """One connection, closed again, so that helpers started on first use
+    (Dovecot's auth, Postfix's first smtpd) are in the baseline."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        if greeting:
+            s.recv(512)
+    time.sleep(1)
 
 
-def hold(port, count, timeout, greeting):
-    """Opens count connections; returns the list of sockets that stayed open."""
+def open_connections(port, count, deadline):
     socks = []
-    deadline = time.monotonic() + timeout
     for _ in range(count):
         if time.monotonic() > deadline:
+            print(f"  timeout: stopped opening at {len(socks)}", file=sys.stderr)
             break
         try:
-            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
         except OSError as e:
             print(f"  connect stopped at {len(socks)}: {e}", file=sys.stderr)
             break
         socks.append(s)
-    if greeting:
-        # Servers with a banner have answered every connection once the
-        # last one has its banner.
-        for s in socks[-10:]:
-            try:
-                s.recv(512)
-            except OSError:
-                pass
-    time.sleep(2)
     return socks
 
 
-def measure(name, pids_fn, port, count, timeout, greeting):
-    time.sleep(1)
-    before = rss_kib(pids_fn())
-    socks = hold(port, count, timeout, greeting)
-    after = rss_kib(pids_fn())
-    held = len(socks)
+def wait_accepted(pids_fn, fds_before, count, deadline):
+    """Waits until the server's processes hold count more descriptors."""
+    while time.monotonic() < deadline:
+        if open_fds(pids_fn()) >= fds_before + count:
+            return True
+        time.sleep(0.2)
+    print("  timeout: the server did not accept every connection", file=sys.stderr)
+    return False
+
+
+def read_greetings(socks, deadline):
+    """Reads the greeting of every connection; a server that has greeted a
+    connection has set up its session."""
+    waiting = selectors.DefaultSelector()
     for s in socks:
-        s.close()
-    per = (after - before) / held if held else float("nan")
-    return (name, held, before / 1024, after / 1024, per)
+        s.setblocking(False)
+        waiting.register(s, selectors.EVENT_READ)
+    while waiting.get_map() and time.monotonic() < deadline:
+        for key, _ in waiting.select(timeout=1):
+            try:
+                key.fileobj.recv(4096)
+            except OSError:
+                pass
+            waiting.unregister(key.fileobj)
+    if waiting.get_map():
+        print(f"  timeout: {len(waiting.get_map())} connections got no greeting",
+              file=sys.stderr)
+    waiting.close()
+
+
+def still_open(s):
+    """True while the server has not closed the connection."""
+    s.setblocking(False)  # a socket with a timeout would wait in recv
+    try:
+        return s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:
+        return True  # open, nothing to read
+    except OSError:
+        return False
+
+
+def measure(name, note, pids_fn, port, count, timeout, greeting):
+    print(f"  {name}: holding {count} connections to 127.0.0.1:{port}", file=sys.stderr)
+    deadline = time.monotonic() + timeout
+    warm_up(port, greeting)
+    pids = pids_fn()
+    before, pss_before = rss_kib(pids), pss_kib(pids)
+    fds_before = open_fds(pids)
+    socks = open_connections(port, count, deadline)
+    try:
+        wait_accepted(pids_fn, fds_before, len(socks), deadline)
+        if greeting:
+            read_greetings(socks, deadline)
+        time.sleep(2)  # let the server settle
+        pids = pids_fn()
+        after, pss_after = rss_kib(pids), pss_kib(pids)
+        held = sum(1 for s in socks if still_open(s))
+        if held < count:
+            print(f"  {name}: {held} of {count} connections held", file=sys.stderr)
+    finally:
+        for s in socks:
+            s.close()
+    nan = float("nan")
+    return {"server": name, "held": held, "before": before / 1024, "after": after / 1024,
+            "per": (after - before) / held if held else nan,
+            "pss_per": (pss_after - pss_before) / held if held else nan, "note": note}
+
+
+# ------------------------------------------------------------ tegu
+
+def free_port():
+    """A port free on 127.0.0.1, below the kernel's ephemeral range (32768
+    and up) so our own outgoing connections cannot take it."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free TCP port on 127.0.0.1")
+
+
+def healthy(port):
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", "/health")
+        ok = conn.getresponse().status == 200
+        conn.close()
+        return ok
+    except OSError:
+        return False
 
 
 def start_tegu(build, dsn, workdir):
+    """Starts a node serving HTTP on a free port; waits (30 s at most) for
+    /health to answer 200, i.e. the database is reached and migrated."""
     port = free_port()
     conf = os.path.join(workdir, "tegu.conf")
     fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -89,58 +245,101 @@ def start_tegu(build, dsn, workdir):
         f.write(f"[global]\ndataDir = {workdir}\nnodeName = bench-idle\n\n"
                 f"[database]\ndsn = {dsn}\n\n[Log]\ndebug = false\n\n"
                 f"[WEB]\nadminPassword = bench\n\n[listen]\nhttp = 127.0.0.1:{port}\n")
-    log = open(os.path.join(workdir, "tegu.log"), "w")
-    proc = subprocess.Popen([os.path.join(build, "tegu"), "-c", conf],
-                            stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    log_path = os.path.join(workdir, "tegu.log")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([os.path.join(build, "tegu"), "-c", conf],
+                                stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while not healthy(port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_tegu(proc)
+            with open(log_path) as log:
+                sys.stderr.write(log.read()[-3000:])
+            sys.exit("tegu did not become healthy within 30 s; the end of its log is above")
+        time.sleep(0.2)
     return proc, port
 
 
+def stop_tegu(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+# ------------------------------------------------------------ main
+
+def print_table(rows):
+    header = ["server", "connections held", "RSS before MiB", "RSS after MiB",
+              "KiB per connection", "note", "PSS KiB per connection"]
+    cells = [[r["server"], str(r["held"]), f"{r['before']:.1f}", f"{r['after']:.1f}",
+              f"{r['per']:.1f}", r["note"], f"{r['pss_per']:.1f}"] for r in rows]
+    widths = [max(len(c[i]) for c in [header] + cells) for i in range(len(header))]
+    numeric = [False, True, True, True, True, False, True]
+
+    def line(values):
+        return "| " + " | ".join(v.rjust(w) if num else v.ljust(w)
+                                 for v, w, num in zip(values, widths, numeric)) + " |"
+    print(line(header))
+    print("| " + " | ".join("-" * (w - 1) + (":" if num else "-")
+                            for w, num in zip(widths, numeric)) + " |")
+    for c in cells:
+        print(line(c))
+
+
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tegu-build", default="build/release")
-    ap.add_argument("--dsn", default="")
-    ap.add_argument("--count", type=int, default=10000)
-    ap.add_argument("--timeout", type=int, default=120)
+    ap.add_argument("--dsn", default="", help="PostgreSQL DSN for the Tegu node")
+    ap.add_argument("--count", type=int, default=10000, help="connections to Tegu")
+    ap.add_argument("--timeout", type=int, default=180,
+                    help="seconds at most per server to open and settle the connections")
     ap.add_argument("--dovecot-port", type=int, default=0,
                     help="IMAP port of a running Dovecot to compare (0: skip)")
+    ap.add_argument("--dovecot-pid", type=int, default=0, help="its master process")
+    ap.add_argument("--dovecot-count", type=int, default=10000)
     ap.add_argument("--postfix-port", type=int, default=0,
                     help="SMTP port of a running Postfix to compare (0: skip)")
+    ap.add_argument("--postfix-pid", type=int, default=0, help="its master process")
+    ap.add_argument("--postfix-count", type=int, default=500)
     args = ap.parse_args()
+    # On SIGTERM, unwind like on Ctrl-C: the finally clauses close the
+    # connections and stop the Tegu node.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    if args.dovecot_port and not args.dovecot_pid:
+        ap.error("--dovecot-port needs --dovecot-pid (the master of that instance)")
+    if args.postfix_port and not args.postfix_pid:
+        ap.error("--postfix-port needs --postfix-pid (the master of that instance)")
 
-    want = args.count * 2 + 1000
+    # One server at a time: this process needs a descriptor per connection.
+    want = max(args.count, args.dovecot_count, args.postfix_count) + 100
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+        if want > hard:
+            sys.exit(f"{want} open files needed, the hard limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         proc, port = start_tegu(args.tegu_build, args.dsn, workdir)
         try:
-            rows.append(measure("tegu (http listener)", lambda: [proc.pid], port,
-                                args.count, args.timeout, greeting=False))
+            rows.append(measure("tegu", "http listener; 1 process, a fiber per connection",
+                                lambda: [proc.pid], port, args.count, args.timeout,
+                                greeting=False))
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop_tegu(proc)
     if args.dovecot_port:
-        pids = lambda: [p for p in subprocess.run(["pgrep", "-f", "dovecot|imap-login"],
-                        capture_output=True, text=True).stdout.split()]
-        rows.append(measure("dovecot (imap-login)", pids, args.dovecot_port,
-                            args.count, args.timeout, greeting=True))
+        rows.append(measure("dovecot", "imap-login, high-performance mode: 1 process for all",
+                            lambda: process_tree(args.dovecot_pid), args.dovecot_port,
+                            args.dovecot_count, args.timeout, greeting=True))
     if args.postfix_port:
-        pids = lambda: [p for p in subprocess.run(["pgrep", "-f", "postfix|smtpd"],
-                        capture_output=True, text=True).stdout.split()]
-        rows.append(measure("postfix (smtpd)", pids, args.postfix_port,
-                            args.count, args.timeout, greeting=True))
-
-    print(f"{'server':<24} {'held':>7} {'RSS before MiB':>15} {'RSS after MiB':>14} {'KiB/conn':>9}")
-    for name, held, before, after, per in rows:
-        print(f"{name:<24} {held:>7} {before:>15.1f} {after:>14.1f} {per:>9.2f}")
+        rows.append(measure("postfix", "smtpd: process per connection, so fewer held",
+                            lambda: process_tree(args.postfix_pid), args.postfix_port,
+                            args.postfix_count, args.timeout, greeting=True))
+    print_table(rows)
 
 
 if __name__ == "__main__":
