@@ -332,9 +332,10 @@ show() {
 Tegu node "quickstart" is running (pid $(cat "$pidfile")).
   health:    http://$http/health
   metrics:   http://$http/metrics
-  admin:     http://$http/  login admin, password $(conf_value adminPassword)
-             (kept in .tegu-local/tegu.conf)
+  admin:     login admin, password $(conf_value adminPassword)
+             (kept in .tegu-local/tegu.conf; the web panel is not built yet)
   mail:      SMTP 127.0.0.1:2525, submission 127.0.0.1:2587, IMAP 127.0.0.1:2143
+             (reserved in the conf; the mail listeners are not built yet)
   teguctl:   build/release/teguctl -c .tegu-local/tegu.conf dump
              (also: nodes, get KEY, set KEY VALUE, migrate --status)
   database:  psql "$dsn"

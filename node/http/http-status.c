@@ -2,6 +2,7 @@
  * (version 0.0.4): a HELP and TYPE line per family, then samples. */
 #include "http/http-status.h"
 
+#include "lib/cluster.h"
 #include "lib/db.h"
 #include "lib/health.h"
 #include "lib/listener.h"
@@ -57,6 +58,9 @@ void http_status_metrics(const struct http_request *req, struct http_response *r
 	strbuf_appendf(out, "tegu_db_errors_total %ld\n", db.errors);
 	family(out, "tegu_db_connects_total", "counter", "Database connections opened.");
 	strbuf_appendf(out, "tegu_db_connects_total %ld\n", db.reconnects);
+	family(out, "tegu_settings_loads_total", "counter",
+	       "Times the cluster settings were read (start, NOTIFY config, slow poll).");
+	strbuf_appendf(out, "tegu_settings_loads_total %ld\n", cluster_settings_loads());
 	family(out, "tegu_connections_active", "gauge", "Open client connections by listener.");
 	listener_stats_each(listener_active, out);
 	family(out, "tegu_connections_total", "counter", "Accepted connections by listener.");

@@ -10,6 +10,7 @@
 #include "lib/migrate.h"
 #include "lib/settings.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,13 @@
 #define HEARTBEAT_TIMEOUT_MS 2000
 #define SETTINGS_POLL_MS     60000
 #define MIGRATE_RETRY_MS     1000
+
+static atomic_long settings_loads;
+
+long cluster_settings_loads(void)
+{
+	return atomic_load(&settings_loads);
+}
 
 struct cluster {
 	char *name, *host, *version;
@@ -65,8 +73,10 @@ static void settings_fiber(void *arg)
 		cluster->settings_dirty = false;
 		if (cluster_load_settings(cluster->settings, &error) < 0)
 			log_debug("event=settings_load_failed error=\"%s\"", error);
-		else
+		else {
+			atomic_fetch_add(&settings_loads, 1);
 			log_debug("event=settings_loaded");
+		}
 		if (!cluster->settings_dirty)
 			waitq_wait(&cluster->settings_wakeup, deadline_after_ms(SETTINGS_POLL_MS));
 	}

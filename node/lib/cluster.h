@@ -16,6 +16,9 @@ struct cluster_identity {
 
 void cluster_start(const struct cluster_identity *identity, struct settings_values *settings);
 
+/* How many times the settings were (re)loaded from the database. */
+long cluster_settings_loads(void);
+
 /* Loads every row of `settings` into values (keeping tegu.conf overrides).
  * Returns 0 or -1 with *error_r. */
 int cluster_load_settings(struct settings_values *values, const char **error_r);
