@@ -244,7 +244,8 @@ def start_tegu(build, dsn, workdir):
     with os.fdopen(fd, "w") as f:
         f.write(f"[global]\ndataDir = {workdir}\nnodeName = bench-idle\n\n"
                 f"[database]\ndsn = {dsn}\n\n[Log]\ndebug = false\n\n"
-                f"[WEB]\nadminPassword = bench\n\n[listen]\nhttp = 127.0.0.1:{port}\n")
+                f"[WEB]\nadminPassword = bench\n\n[listen]\nhttp = 127.0.0.1:{port}\n"
+                f"smtp = 127.0.0.1:{free_port()}\nsubmission = 127.0.0.1:{free_port()}\n")
     log_path = os.path.join(workdir, "tegu.log")
     with open(log_path, "w") as log:
         proc = subprocess.Popen([os.path.join(build, "tegu"), "-c", conf],

@@ -1,6 +1,7 @@
 /* tegu, the node daemon: reads tegu.conf, starts one worker per core with
  * the admin HTTP(S) listeners, and joins the cluster through PostgreSQL.
  * Wiring only; the parts live in lib/ and the protocol folders. */
+#include "delivery/delivery.h"
 #include "http/http-server.h"
 #include "http/http-status.h"
 #include "lib/cluster.h"
@@ -13,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/runtime.h"
 #include "lib/settings.h"
+#include "smtp/smtp-server.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -27,9 +29,11 @@ struct node {
 	struct settings_values *settings;
 	char host[256];
 	char application_name[128];
-	struct listener_def listeners[2];
+	char claimer[160]; /* claimed_by in the queue: node name and pid */
+	struct listener_def listeners[CONFIG_LISTEN_COUNT];
 	unsigned listener_count;
 	SSL_CTX *tls;
+	struct smtp_server smtp[3];
 	struct db_pool *pools[MAX_WORKERS];
 };
 
@@ -70,22 +74,30 @@ static int listener_address(struct node *node, enum config_listener which, const
 	return 0;
 }
 
-static int plan_listeners(struct node *node)
+static int add_listener(struct node *node, enum config_listener which, const char *ip_setting,
+			const char *port_setting, listener_session_fn *session, void *arg,
+			SSL_CTX *implicit_tls)
 {
-	struct listener_def *http = &node->listeners[node->listener_count];
-	if (listener_address(node, CONFIG_LISTEN_HTTP, "httpListenIp", "httpPort", http) < 0)
+	struct listener_def *def = &node->listeners[node->listener_count];
+	if (listener_address(node, which, ip_setting, port_setting, def) < 0)
 		return -1;
-	http->name = "http";
-	http->session = http_server_session;
-	http->arg = (void *)&admin;
+	def->name = config_listener_names[which];
+	def->session = session;
+	def->arg = arg;
+	def->implicit_tls = implicit_tls;
 	node->listener_count++;
+	return 0;
+}
 
-	/* HTTPS only when the certificate and key are readable, as SMTPS. */
+/* The TLS context from the certificate settings, or NULL when they are
+ * not readable (then TLS listeners stay off, as the manual says of SMTPS). */
+static int load_tls(struct node *node)
+{
 	char cert[1024], key[1024];
 	settings_get_string(node->settings, "sslCertPath", cert, sizeof(cert));
 	settings_get_string(node->settings, "sslKeyPath", key, sizeof(key));
 	if (access(cert, R_OK) != 0 || access(key, R_OK) != 0) {
-		log_info("event=https_disabled reason=\"certificate or key not readable\" cert=%s",
+		log_info("event=tls_disabled reason=\"certificate or key not readable\" cert=%s",
 			 cert);
 		return 0;
 	}
@@ -95,14 +107,44 @@ static int plan_listeners(struct node *node)
 		log_error("event=tls_setup_failed cert=%s error=\"%s\"", cert, error);
 		return -1;
 	}
-	struct listener_def *https = &node->listeners[node->listener_count];
-	if (listener_address(node, CONFIG_LISTEN_HTTPS, "httpListenIp", "httpsPort", https) < 0)
+	return 0;
+}
+
+static int plan_listeners(struct node *node)
+{
+	if (load_tls(node) < 0)
 		return -1;
-	https->name = "https";
-	https->session = http_server_session;
-	https->arg = (void *)&admin;
-	https->implicit_tls = node->tls;
-	node->listener_count++;
+	if (add_listener(node, CONFIG_LISTEN_HTTP, "httpListenIp", "httpPort", http_server_session,
+			 (void *)&admin, NULL) < 0)
+		return -1;
+	if (node->tls && add_listener(node, CONFIG_LISTEN_HTTPS, "httpListenIp", "httpsPort",
+				      http_server_session, (void *)&admin, node->tls) < 0)
+		return -1;
+
+	static const struct {
+		enum smtp_listener_kind kind;
+		enum config_listener listen;
+		const char *port_setting;
+	} smtp[] = {
+	    {SMTP_LISTENER_MX, CONFIG_LISTEN_SMTP, "smtpPort"},
+	    {SMTP_LISTENER_SUBMISSION, CONFIG_LISTEN_SUBMISSION, "submissionPort"},
+	    {SMTP_LISTENER_SMTPS, CONFIG_LISTEN_SMTPS, "smtpsPort"},
+	};
+	for (unsigned i = 0; i < 3; i++) {
+		node->smtp[i] = (struct smtp_server){
+		    .kind = smtp[i].kind,
+		    .tls = node->tls,
+		    .settings = node->settings,
+		    .node_name = node->config->node_name,
+		    .host_name = node->host,
+		};
+		if (smtp[i].kind == SMTP_LISTENER_SMTPS && node->tls == NULL)
+			continue;
+		if (add_listener(node, smtp[i].listen, "smtpListenIp", smtp[i].port_setting,
+				 smtp_server_session, &node->smtp[i],
+				 smtp[i].kind == SMTP_LISTENER_SMTPS ? node->tls : NULL) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -120,6 +162,7 @@ static int worker_setup(unsigned index, void *arg)
 			return -1;
 		}
 	}
+	delivery_local_start(node->claimer, node->settings);
 	if (index == 0) {
 		struct cluster_identity identity = {
 		    .name = node->config->node_name,
@@ -212,6 +255,8 @@ int main(int argc, char **argv)
 		snprintf(node.host, sizeof(node.host), "unknown");
 	snprintf(node.application_name, sizeof(node.application_name), "tegu %s",
 		 node.config->node_name);
+	snprintf(node.claimer, sizeof(node.claimer), "%s/%d", node.config->node_name,
+		 (int)getpid());
 	if (plan_listeners(&node) < 0)
 		goto out;
 

@@ -5,6 +5,7 @@
 #include "lib/fiber.h"
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/strbuf.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -377,8 +378,16 @@ static PGresult *collect(struct db_conn *conn, int64_t deadline, const char **er
 PGresult *db_conn_query(struct db_conn *conn, const char *sql, int nparams,
 			const char *const *params, int64_t deadline, const char **error_r)
 {
+	const struct db_stmt stmt = {sql, nparams, params, NULL, NULL};
+	return db_conn_run(conn, &stmt, deadline, error_r);
+}
+
+PGresult *db_conn_run(struct db_conn *conn, const struct db_stmt *stmt, int64_t deadline,
+		      const char **error_r)
+{
 	atomic_fetch_add(&stat_queries, 1);
-	if (!PQsendQueryParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0)) {
+	if (!PQsendQueryParams(conn->pg, stmt->sql, stmt->nparams, NULL, stmt->params,
+			       stmt->lengths, stmt->formats, 0)) {
 		conn->failed = true;
 		*error_r = pg_error(conn->pg, "database: ");
 		return NULL;
@@ -423,7 +432,7 @@ int db_conn_pipeline(struct db_conn *conn, const struct db_stmt *stmts, unsigned
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (!PQsendQueryParams(pg, stmts[i].sql, stmts[i].nparams, NULL, stmts[i].params,
-				       NULL, NULL, 0)) {
+				       stmts[i].lengths, stmts[i].formats, 0)) {
 			conn->failed = true;
 			*error_r = pg_error(pg, "database: ");
 			return -1;
@@ -495,4 +504,26 @@ void db_stats_get(struct db_stats *stats)
 	stats->queries = atomic_load(&stat_queries);
 	stats->errors = atomic_load(&stat_errors);
 	stats->reconnects = atomic_load(&stat_reconnects);
+}
+
+void db_text_array(struct strbuf *out, const char *const *items, unsigned n)
+{
+	strbuf_append(out, "{", 1);
+	for (unsigned i = 0; i < n; i++) {
+		if (i > 0)
+			strbuf_append(out, ",", 1);
+		if (items[i] == NULL) {
+			strbuf_append(out, "NULL", 4);
+			continue;
+		}
+		/* Quoted always, so "NULL", spaces, commas and braces stay data. */
+		strbuf_append(out, "\"", 1);
+		for (const char *p = items[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				strbuf_append(out, "\\", 1);
+			strbuf_append(out, p, 1);
+		}
+		strbuf_append(out, "\"", 1);
+	}
+	strbuf_append(out, "}", 1);
 }

@@ -25,8 +25,17 @@ struct db_conn;
 struct db_stmt {
 	const char *sql;
 	int nparams;
-	const char *const *params; /* text format, NULL for SQL NULL */
+	const char *const *params; /* NULL for SQL NULL */
+	/* Both NULL: every parameter is text. Otherwise formats[i] 1 marks
+	 * params[i] as binary (bytea) of lengths[i] octets. */
+	const int *lengths;
+	const int *formats;
 };
+
+/* Appends a PostgreSQL array literal of items (NULL items are SQL NULL)
+ * to out, for a text parameter cast to text[]: {"a","b\\"c"}. */
+struct strbuf;
+void db_text_array(struct strbuf *out, const char *const *items, unsigned n);
 
 /* The connection parameters every connection adds to the DSN (which may
  * override them): keepalives and tcp_user_timeout, so a vanished primary
@@ -65,6 +74,10 @@ int db_conn_exec_script(struct db_conn *conn, const char *sql, int64_t deadline,
  * statements that ran are still filled (PQclear them). */
 int db_conn_pipeline(struct db_conn *conn, const struct db_stmt *stmts, unsigned n,
 		     PGresult **results, int64_t deadline, const char **error_r);
+
+/* One statement given as a db_stmt (binary parameters allowed). */
+PGresult *db_conn_run(struct db_conn *conn, const struct db_stmt *stmt, int64_t deadline,
+		      const char **error_r);
 
 /* acquire + query + release. */
 PGresult *db_query(const char *sql, int nparams, const char *const *params, int64_t deadline,

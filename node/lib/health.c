@@ -48,6 +48,11 @@ void health_set_stopping(void)
 	atomic_store(&stopping, true);
 }
 
+bool health_migrated(void)
+{
+	return atomic_load(&migrated);
+}
+
 bool health_db_up(void)
 {
 	return time_now_ms() < atomic_load(&db_ok_until);

@@ -17,6 +17,7 @@ void health_set_draining(bool draining);
 void health_set_stopping(void);
 
 bool health_db_up(void);
+bool health_migrated(void);
 /* 200 with reason "ok", or 503 with the first reason the node is not ready. */
 int health_status(const char **reason_r);
 /* Seconds since the process started. */

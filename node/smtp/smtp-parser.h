@@ -4,7 +4,8 @@
  *
  * smtp_parse_command() takes one command line without its CRLF, in a
  * buffer the caller owns and lets the parser modify: the parser writes NUL
- * terminators into it and the command's strings point into it.
+ * terminators into it and the command's strings point into it. line[len]
+ * must be writable too (where the CR was): the last string ends there.
  *
  * On error the parser fills reply with the code, the RFC 3463 enhanced
  * status and a short text the session sends as is, e.g.

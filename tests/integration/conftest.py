@@ -481,7 +481,12 @@ class Node:
         self.listen = {}  # listener name -> "ADDR:PORT"
         self.ports = {}   # listener name -> port, for the ones we allocated
         wanted = dict(listen) if isinstance(listen, dict) else {n: None for n in listen}
-        wanted.setdefault("http", None)
+        # Every listener the node would open gets a free loopback port, so
+        # no test node ever binds a default port such as 25 on all addresses.
+        for always in ("http", "smtp", "submission"):
+            wanted.setdefault(always, None)
+        if "https" in wanted:  # a certificate is configured: SMTPS starts too
+            wanted.setdefault("smtps", None)
         for lname, address in wanted.items():
             if lname not in LISTENER_NAMES:
                 raise ValueError(f"unknown listener {lname!r}")

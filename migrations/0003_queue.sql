@@ -1,0 +1,43 @@
+-- The SMTP queue: a message stored once, one entry per recipient. An
+-- entry is claimed by a node for a while (claimed_by, claimed_until) with
+-- FOR UPDATE SKIP LOCKED; a dead node's claims simply expire.
+
+CREATE TABLE queue_messages (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    sender text NOT NULL,
+    size bigint NOT NULL,
+    body bytea NOT NULL,
+    body_type text NOT NULL DEFAULT '7bit' CHECK (body_type IN ('7bit', '8bitmime', 'binarymime')),
+    smtputf8 boolean NOT NULL DEFAULT false,
+    dsn_envid text,
+    dsn_ret text CHECK (dsn_ret IN ('full', 'hdrs')),
+    client_address text,
+    helo text,
+    auth_user text,
+    received_by text NOT NULL,
+    session_id text NOT NULL
+);
+
+COMMENT ON COLUMN queue_messages.sender IS 'Envelope sender (MAIL FROM); empty for the null reverse-path <>';
+COMMENT ON COLUMN queue_messages.body IS 'The message as accepted, starting with our Received: header';
+
+CREATE TABLE queue_entries (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id bigint NOT NULL REFERENCES queue_messages (id) ON DELETE CASCADE,
+    recipient text NOT NULL,
+    transport text NOT NULL DEFAULT 'local' CHECK (transport IN ('local', 'remote')),
+    dsn_notify text,
+    dsn_orcpt text,
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    claimed_by text,
+    claimed_until timestamptz,
+    last_error text,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+COMMENT ON COLUMN queue_entries.transport IS 'local: into a mailbox of ours (node/delivery); remote: over SMTP';
+
+CREATE INDEX queue_entries_due ON queue_entries (transport, next_attempt_at);
+CREATE INDEX queue_entries_message ON queue_entries (message_id);

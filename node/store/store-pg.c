@@ -1,0 +1,78 @@
+/* See store.h. One pipeline of statements inside the caller's
+ * transaction. INBOX rows are locked in id order before their counters
+ * move, so two deliveries to overlapping sets of users cannot deadlock,
+ * and the row lock makes UIDs strictly increasing per mailbox whichever
+ * node delivers. */
+#include "store/store.h"
+
+#include "lib/db.h"
+#include "lib/strbuf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char ensure_folders_sql[] =
+    "INSERT INTO mailboxes (user_id, name, special_use)"
+    " SELECT u.id, f.name, f.special_use FROM users u JOIN domains d ON d.name = u.domain,"
+    "  LATERAL (VALUES ('INBOX', NULL), (d.archive_folder, '\\Archive'),"
+    "   (d.drafts_folder, '\\Drafts'), (d.junk_folder, '\\Junk'),"
+    "   (d.sent_folder, '\\Sent'), (d.trash_folder, '\\Trash')) AS f(name, special_use)"
+    " WHERE u.id = ANY($1::bigint[])"
+    " ORDER BY u.id"
+    " ON CONFLICT (user_id, name) DO NOTHING";
+
+static const char store_blob_sql[] =
+    "INSERT INTO mail_blobs (hash, size, content)"
+    " SELECT sha256(body), size, body FROM queue_messages WHERE id = $1"
+    " ON CONFLICT (hash) DO NOTHING";
+
+static const char lock_inboxes_sql[] =
+    "SELECT id FROM mailboxes WHERE user_id = ANY($1::bigint[]) AND name = 'INBOX'"
+    " ORDER BY id FOR UPDATE";
+
+static const char append_sql[] =
+    "WITH mb AS ("
+    " UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1"
+    " WHERE user_id = ANY($1::bigint[]) AND name = 'INBOX'"
+    " RETURNING id, uidnext - 1 AS uid, highestmodseq)"
+    " INSERT INTO messages (mailbox_id, uid, modseq, blob_hash, size, internaldate)"
+    " SELECT mb.id, mb.uid, mb.highestmodseq, sha256(q.body), q.size, q.received_at"
+    " FROM mb, queue_messages q WHERE q.id = $2";
+
+static const char notify_sql[] =
+    "SELECT pg_notify('mailbox', string_agg(id::text, ',' ORDER BY id)) FROM mailboxes"
+    " WHERE user_id = ANY($1::bigint[]) AND name = 'INBOX'";
+
+int store_pg_deliver(struct db_conn *conn, int64_t queue_message_id, const int64_t *user_ids,
+		     unsigned user_count, int64_t deadline, const char **error_r)
+{
+	struct strbuf users = {0};
+	strbuf_append(&users, "{", 1);
+	for (unsigned i = 0; i < user_count; i++)
+		strbuf_appendf(&users, "%s%lld", i ? "," : "", (long long)user_ids[i]);
+	strbuf_append(&users, "}", 1);
+	char message[24];
+	snprintf(message, sizeof(message), "%lld", (long long)queue_message_id);
+
+	const char *by_users[] = {users.data};
+	const char *by_message[] = {message};
+	const char *both[] = {users.data, message};
+	const struct db_stmt stmts[] = {
+	    {.sql = ensure_folders_sql, .nparams = 1, .params = by_users},
+	    {.sql = store_blob_sql, .nparams = 1, .params = by_message},
+	    {.sql = lock_inboxes_sql, .nparams = 1, .params = by_users},
+	    {.sql = append_sql, .nparams = 2, .params = both},
+	    {.sql = notify_sql, .nparams = 1, .params = by_users},
+	};
+	enum { COUNT = sizeof(stmts) / sizeof(stmts[0]) };
+	PGresult *results[COUNT];
+	int ret = db_conn_pipeline(conn, stmts, COUNT, results, deadline, error_r);
+	if (ret == 0 && (unsigned)atoi(PQcmdTuples(results[3])) != user_count) {
+		*error_r = "an INBOX was missing after creating it";
+		ret = -1;
+	}
+	for (unsigned i = 0; i < COUNT; i++)
+		PQclear(results[i]);
+	strbuf_free(&users);
+	return ret;
+}

@@ -1,0 +1,22 @@
+/* Mailbox storage. Today one backend, PostgreSQL (store-pg.c): the
+ * mailboxes, messages and content-addressed blobs of schema/mail.sql.
+ *
+ * Delivery into PostgreSQL happens inside the caller's transaction, so
+ * that the message appearing in the mailboxes and its queue entry going
+ * away commit together: a crash never yields a second copy. */
+#ifndef TEGU_STORE_H
+#define TEGU_STORE_H
+
+#include <stdint.h>
+
+struct db_conn;
+
+/* Inside an open transaction on conn: makes sure each user has INBOX and
+ * the special folders of their domain, stores the content of queue
+ * message queue_message_id once, appends it to each user's INBOX with the
+ * next UID and MODSEQ, and notifies channel "mailbox". user_ids must not
+ * repeat. Returns 0 or -1 with *error_r (the caller rolls back). */
+int store_pg_deliver(struct db_conn *conn, int64_t queue_message_id, const int64_t *user_ids,
+		     unsigned user_count, int64_t deadline, const char **error_r);
+
+#endif
