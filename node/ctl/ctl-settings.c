@@ -64,10 +64,11 @@ static int cmd_set(int argc, char **argv)
 	const char *upsert[] = {def->name, value};
 	const char *notify[] = {def->name};
 	const struct db_stmt stmts[] = {
-	    {"INSERT INTO settings (name, value) VALUES ($1, $2)"
-	     " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-	     2, upsert},
-	    {"SELECT pg_notify('config', $1)", 1, notify},
+	    {.sql = "INSERT INTO settings (name, value) VALUES ($1, $2)"
+		    " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+	     .nparams = 2,
+	     .params = upsert},
+	    {.sql = "SELECT pg_notify('config', $1)", .nparams = 1, .params = notify},
 	};
 	PGresult *results[2];
 	int result = CTL_OK;
