@@ -250,6 +250,7 @@ int main(int argc, char **argv)
 				  error);
 			goto out;
 		}
+		log_info("event=setting_override name=%s source=%s", o->name, node.config->path);
 	}
 	if (gethostname(node.host, sizeof(node.host) - 1) != 0)
 		snprintf(node.host, sizeof(node.host), "unknown");

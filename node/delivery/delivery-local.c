@@ -23,7 +23,6 @@
 
 #define DELIVERY_POLL_MS     5000
 #define DELIVERY_TIMEOUT_MS  60000
-#define DELIVERY_LEASE	     "5 minutes"
 #define DELIVERY_RETRY_MIN_S 10
 #define DELIVERY_RETRY_MAX_S 900
 /* A recipient that vanished between RCPT and delivery waits for the
@@ -39,7 +38,7 @@ struct agent {
 
 static const char claim_sql[] =
     "UPDATE queue_entries SET claimed_by = $1,"
-    " claimed_until = now() + interval '" DELIVERY_LEASE "', attempts = attempts + 1"
+    " claimed_until = now() + make_interval(secs => $3), attempts = attempts + 1"
     " WHERE id IN (SELECT id FROM queue_entries"
     "  WHERE transport = 'local' AND next_attempt_at <= now()"
     "   AND (claimed_until IS NULL OR claimed_until < now())"
@@ -194,11 +193,14 @@ static void agent_fiber(void *arg)
 		char batch[24];
 		snprintf(batch, sizeof(batch), "%lld",
 			 (long long)settings_get_int(agent->settings, "queueBatchSize"));
-		const char *params[] = {agent->claimer, batch};
+		char lease[24];
+		snprintf(lease, sizeof(lease), "%lld",
+			 (long long)settings_get_int(agent->settings, "queueLeaseSeconds"));
+		const char *params[] = {agent->claimer, batch, lease};
 		const char *error;
 		agent->woken = false;
 		PGresult *claimed =
-		    db_query(claim_sql, 2, params, deadline_after_ms(DELIVERY_TIMEOUT_MS), &error);
+		    db_query(claim_sql, 3, params, deadline_after_ms(DELIVERY_TIMEOUT_MS), &error);
 		if (claimed == NULL) {
 			log_debug("event=delivery_claim_failed error=\"%s\"", error);
 			loop_sleep_ms(1000);

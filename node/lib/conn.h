@@ -63,7 +63,7 @@ static inline size_t conn_buffered(const struct conn *c)
 }
 static inline const char *conn_buffer(const struct conn *c)
 {
-	return c->rbuf + c->rstart;
+	return c->rbuf ? c->rbuf + c->rstart : ""; /* never NULL, even before the first read */
 }
 /* Drops n buffered bytes (n <= conn_buffered). */
 void conn_consume(struct conn *c, size_t n);

@@ -440,6 +440,19 @@ const struct setting_def settings_table[] = {
 	.help_en = "Messages a node takes from the queue in one database round trip.",
     },
     {
+	.name = "queueLeaseSeconds",
+	.type = SETTING_INT,
+	.default_value = "300",
+	.min = 5,
+	.max = 86400,
+	.label = "Queue claim lease (seconds)",
+	.manual = "",
+	.help_ru = "Сколько секунд запись очереди закреплена за нодой, взявшей её; "
+		   "после этого её берёт другая нода (если первая упала).",
+	.help_en = "How long a node holds a queue entry it claimed; after that another "
+		   "node takes it (when the first one died).",
+    },
+    {
 	.name = "httpPort",
 	.type = SETTING_INT,
 	.default_value = "8888",

@@ -61,8 +61,14 @@ void smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd)
 		smtp_reply(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
 		return;
 	}
+	if (!s->esmtp &&
+	    (cmd->size || cmd->body || cmd->smtputf8 || cmd->ret || cmd->envid || cmd->auth)) {
+		smtp_reply(s, 555, "5.5.4", "MAIL parameters need EHLO, not HELO");
+		return;
+	}
 	if (s->authenticated) {
-		bool owns = false;
+		/* The null sender is for notifications (DSN, MDN) a client may send. */
+		bool owns = cmd->path[0] == '\0';
 		const char *error;
 		if (cmd->path[0] != '\0' &&
 		    directory_user_has_address(s->user.id, cmd->path,
@@ -118,37 +124,57 @@ static const char *notify_text(unsigned notify)
 
 void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 {
+	if (!s->esmtp && (cmd->notify || cmd->orcpt)) {
+		smtp_reply(s, 555, "5.5.4", "RCPT parameters need EHLO, not HELO");
+		return;
+	}
 	if (s->recipient_count >= SMTP_MAX_RECIPIENTS) {
 		smtp_reply(s, 452, "4.5.3", "Too many recipients");
 		return;
 	}
 	enum directory_recipient kind;
 	const char *error;
-	if (directory_classify_recipient(cmd->path, deadline_after_ms(SMTP_DIRECTORY_TIMEOUT_MS),
-					 &kind, &error) < 0) {
+	const char *path = cmd->path;
+	char postmaster[DIRECTORY_MAX_ADDRESS];
+	if (strchr(path, '@') == NULL) {
+		/* The parser lets only <postmaster> through without a domain
+		 * (RFC 5321 4.5.1); it means the postmaster of this server. */
+		char domain[256];
+		if (directory_primary_domain(domain, sizeof(domain),
+					     deadline_after_ms(SMTP_DIRECTORY_TIMEOUT_MS),
+					     &error) < 0) {
+			log_warn("event=smtp_directory_failed session=%s error=\"%s\"", s->id,
+				 error);
+			smtp_reply(s, 451, "4.3.0", "Temporary directory failure, try again later");
+			return;
+		}
+		snprintf(postmaster, sizeof(postmaster), "postmaster@%s", domain);
+		path = postmaster;
+	}
+	if (directory_classify_recipient(path, deadline_after_ms(SMTP_DIRECTORY_TIMEOUT_MS), &kind,
+					 &error) < 0) {
 		log_warn("event=smtp_directory_failed session=%s error=\"%s\"", s->id, error);
 		smtp_reply(s, 451, "4.3.0", "Temporary directory failure, try again later");
 		return;
 	}
 	if (kind == DIRECTORY_RECIPIENT_UNKNOWN) {
-		smtp_reply(s, 550, "5.1.1", "<%s>: Recipient address rejected: User unknown",
-			   cmd->path);
+		smtp_reply(s, 550, "5.1.1", "<%s>: Recipient address rejected: User unknown", path);
 		return;
 	}
 	if (kind == DIRECTORY_RECIPIENT_REMOTE && !may_relay(s)) {
 		log_info("event=smtp_relay_denied session=%s peer=%s rcpt=<%s>", s->id,
-			 s->c->peer_text, cmd->path);
-		smtp_reply(s, 554, "5.7.1", "<%s>: Relay access denied", cmd->path);
+			 s->c->peer_text, path);
+		smtp_reply(s, 554, "5.7.1", "<%s>: Relay access denied", path);
 		return;
 	}
 	for (unsigned i = 0; i < s->recipient_count; i++) {
-		if (strcmp(s->recipients[i].address, cmd->path) == 0) {
+		if (strcmp(s->recipients[i].address, path) == 0) {
 			smtp_reply(s, 250, "2.1.5", "Ok");
 			return; /* the same mailbox twice gets one copy */
 		}
 	}
 	struct queue_recipient *r = &s->recipients[s->recipient_count++];
-	r->address = arena_strdup(s->arena, cmd->path);
+	r->address = arena_strdup(s->arena, path);
 	r->remote = kind == DIRECTORY_RECIPIENT_REMOTE;
 	r->dsn_notify = cmd->notify ? notify_text(cmd->notify) : NULL;
 	r->dsn_orcpt = copy(s, cmd->orcpt);

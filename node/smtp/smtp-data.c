@@ -139,7 +139,9 @@ size_t smtp_data_feed(struct smtp_data_reader *r, const char *in, size_t len, st
 				smtp_data_count(r);
 				r->state = SMTP_DATA_STATE_DOT_CR;
 			} else {
-				/* The dot was stuffing: it is dropped. */
+				/* The dot was stuffing: it is dropped, and RFC 5321
+				 * 4.5.3.1.6 does not count it toward the line limit. */
+				r->line_len--;
 				smtp_data_text(r, &o, ch);
 			}
 			break;
@@ -151,6 +153,7 @@ size_t smtp_data_feed(struct smtp_data_reader *r, const char *in, size_t len, st
 				return i + 1;
 			}
 			/* ".CR" not followed by LF: a stuffed dot, then a bare CR. */
+			r->line_len--;
 			smtp_data_bare_cr(r, &o);
 			smtp_data_text(r, &o, ch);
 			break;

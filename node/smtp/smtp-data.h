@@ -5,7 +5,7 @@
  * Only <CRLF>.<CRLF> ends the data (the CRLF before the dot may be the
  * one that ended the DATA command). A bare CR or bare LF anywhere is
  * never taken as a line end: it is recorded in flags and the session
- * rejects the whole message with 550 5.6.11 after the end of data, so
+ * rejects the whole message with 550 5.6.0 after the end of data, so
  * the published smuggling variants (<LF>.<LF>, <CR>.<CR>, <LF>.<CR><LF>,
  * <CR><LF>.<LF>, ...) can never end a message early or split one into
  * two. The same for NUL octets and lines over 1000 octets. Over-size
@@ -24,14 +24,15 @@ enum smtp_data_flags {
 	SMTP_DATA_BARE_CR = 1,
 	SMTP_DATA_BARE_LF = 2,
 	SMTP_DATA_NUL = 4,
-	SMTP_DATA_LONG_LINE = 8, /* a line over SMTP_MAX_TEXT_LINE octets incl. CRLF */
-	SMTP_DATA_TOO_BIG = 16,  /* more than max_size octets after unstuffing */
-	SMTP_DATA_8BIT = 32,     /* octets over 127 (informational) */
+	SMTP_DATA_LONG_LINE = 8, /* a line over SMTP_MAX_TEXT_LINE octets incl. CRLF,
+				  * not counting a stuffing dot */
+	SMTP_DATA_TOO_BIG = 16,	 /* more than max_size octets after unstuffing */
+	SMTP_DATA_8BIT = 32,	 /* octets over 127 (informational) */
 };
 
 struct smtp_data_reader {
 	uint64_t max_size;
-	uint64_t size;  /* message octets seen after unstuffing, incl. beyond max */
+	uint64_t size;	/* message octets seen after unstuffing, incl. beyond max */
 	unsigned flags; /* enum smtp_data_flags */
 	/* private state */
 	int state;

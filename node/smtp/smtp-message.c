@@ -152,6 +152,11 @@ static int read_chunk(struct smtp_session *s, uint64_t size, bool discard)
 	return 0;
 }
 
+int smtp_bdat_discard(struct smtp_session *s, uint64_t size)
+{
+	return read_chunk(s, size, true);
+}
+
 void smtp_cmd_bdat(struct smtp_session *s, const struct smtp_command *cmd)
 {
 	bool no_recipients = s->state == SMTP_STATE_MAIL;

@@ -18,10 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SMTP_MAX_COMMAND_LINE 512 /* octets including CRLF (RFC 5321 4.5.3.1.4) */
-#define SMTP_MAX_TEXT_LINE 1000   /* octets including CRLF (RFC 5321 4.5.3.1.6) */
-#define SMTP_MAX_PATH 256         /* octets of a path (RFC 5321 4.5.3.1.3) */
-#define SMTP_MAX_PARAMS 16
+#define SMTP_MAX_COMMAND_LINE 512  /* octets including CRLF (RFC 5321 4.5.3.1.4) */
+#define SMTP_MAX_TEXT_LINE    1000 /* octets including CRLF (RFC 5321 4.5.3.1.6) */
+#define SMTP_MAX_PATH	      256  /* octets of a path (RFC 5321 4.5.3.1.3) */
+#define SMTP_MAX_PARAMS	      16
 
 enum smtp_verb {
 	SMTP_VERB_UNKNOWN,
@@ -46,12 +46,17 @@ enum smtp_verb {
 extern const char *const smtp_verb_names[SMTP_VERB_COUNT];
 
 struct smtp_reply {
-	int code;             /* 500, 501, 502, 504, 555, ... */
+	int code;	      /* 500, 501, 502, 504, 555, ... */
 	const char *enhanced; /* "5.5.2" */
 	const char *text;     /* static, no CRLF */
 };
 
-enum smtp_body_type { SMTP_BODY_UNSPECIFIED, SMTP_BODY_7BIT, SMTP_BODY_8BITMIME, SMTP_BODY_BINARYMIME };
+enum smtp_body_type {
+	SMTP_BODY_UNSPECIFIED,
+	SMTP_BODY_7BIT,
+	SMTP_BODY_8BITMIME,
+	SMTP_BODY_BINARYMIME
+};
 enum smtp_ret { SMTP_RET_UNSPECIFIED, SMTP_RET_FULL, SMTP_RET_HDRS };
 enum smtp_notify_flags {
 	SMTP_NOTIFY_NEVER = 1,
@@ -83,7 +88,7 @@ struct smtp_command {
 	const char *auth;  /* AUTH= as sent, or NULL */
 
 	/* RCPT parameters */
-	unsigned notify; /* enum smtp_notify_flags, 0 when absent */
+	unsigned notify;   /* enum smtp_notify_flags, 0 when absent */
 	const char *orcpt; /* ORCPT= as sent ("rfc822;" xtext), or NULL */
 
 	/* BDAT */
@@ -100,8 +105,8 @@ struct smtp_command {
  * command itself lacks the SMTPUTF8 parameter; for RCPT: when
  * smtputf8_transaction is false). Unknown verbs still set cmd->verb to
  * SMTP_VERB_UNKNOWN. */
-int smtp_parse_command(char *line, size_t len, bool smtputf8_transaction,
-		       struct smtp_command *cmd, struct smtp_reply *reply);
+int smtp_parse_command(char *line, size_t len, bool smtputf8_transaction, struct smtp_command *cmd,
+		       struct smtp_reply *reply);
 
 /* Decodes xtext (RFC 3461 4) in place; returns 0 or -1 when malformed. */
 int smtp_xtext_decode(char *text);

@@ -178,6 +178,11 @@ static void dispatch(struct smtp_session *s, char *line, size_t len)
 		return;
 	}
 	if (!(entry->states & (1u << s->state))) {
+		/* A refused BDAT's chunk follows at once: it is data, never commands. */
+		if (cmd.verb == SMTP_VERB_BDAT && smtp_bdat_discard(s, cmd.chunk_size) < 0) {
+			s->state = SMTP_STATE_QUIT;
+			return;
+		}
 		const char *why = entry->wrong_state;
 		if (why == NULL)
 			why = s->state == SMTP_STATE_CONNECTED ? "Send HELO or EHLO first"

@@ -80,6 +80,10 @@ void smtp_transaction_reset(struct smtp_session *s);
  * error: the session ends. */
 int smtp_read_line(struct smtp_session *s, char *buf, size_t size, int64_t deadline);
 
+/* Reads and drops a BDAT chunk that is refused. Returns 0 or -1 when the
+ * connection ended. */
+int smtp_bdat_discard(struct smtp_session *s, uint64_t size);
+
 /* Handlers, one per verb, in smtp-commands.c, smtp-auth.c and smtp-message.c. */
 void smtp_cmd_helo(struct smtp_session *s, const struct smtp_command *cmd);
 void smtp_cmd_mail(struct smtp_session *s, const struct smtp_command *cmd);

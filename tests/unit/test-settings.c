@@ -133,6 +133,7 @@ static void test_table_rows(void **state)
 	    {"dnsblEnabled", SETTING_BOOL, "true"},
 	    {"logSessions", SETTING_BOOL, "false"},
 	    {"queueBatchSize", SETTING_INT, "100"},
+	    {"queueLeaseSeconds", SETTING_INT, "300"},
 	    {"httpPort", SETTING_INT, "8888"},
 	    {"httpsPort", SETTING_INT, "9999"},
 	    {"httpListenIp", SETTING_STRING, "0.0.0.0"},

@@ -273,7 +273,13 @@ static void test_smtp_data_long_lines(void **state)
 	free((char *)tc.in);
 	free((char *)tc.out);
 
-	smtp_data_line_case(&tc, "1001 octets with a stuffed dot", true, SMTP_MAX_TEXT_LINE - 2,
+	/* RFC 5321 4.5.3.1.6: the stuffing dot does not count toward the limit. */
+	smtp_data_line_case(&tc, "1001 octets with a stuffed dot", true, SMTP_MAX_TEXT_LINE - 2, 0);
+	smtp_data_check(&tc);
+	free((char *)tc.in);
+	free((char *)tc.out);
+
+	smtp_data_line_case(&tc, "1002 octets with a stuffed dot", true, SMTP_MAX_TEXT_LINE - 1,
 			    SMTP_DATA_LONG_LINE);
 	smtp_data_check(&tc);
 	free((char *)tc.in);
