@@ -18,6 +18,7 @@ static const struct ctl_command *const tables[] = {
     ctl_migrate_commands,
     ctl_settings_commands,
     ctl_nodes_commands,
+    ctl_directory_commands,
 };
 #define TABLE_COUNT (sizeof(tables) / sizeof(tables[0]))
 

@@ -22,6 +22,7 @@ struct ctl_command {
 extern const struct ctl_command ctl_migrate_commands[];
 extern const struct ctl_command ctl_settings_commands[];
 extern const struct ctl_command ctl_nodes_commands[];
+extern const struct ctl_command ctl_directory_commands[];
 
 /* Prints "teguctl: what: error" and returns CTL_FAILED. */
 int ctl_fail(const char *what, const char *error);
