@@ -37,13 +37,6 @@ enum directory_recipient {
 int directory_classify_recipient(const char *address, int64_t deadline,
 				 enum directory_recipient *kind_r, const char **error_r);
 
-/* The domain that stands for the whole server where an address has no
- * domain (RCPT TO:<postmaster>, RFC 5321 4.5.1): the first local domain
- * by name. Returns 0 with domain_r filled ("" when there is no domain
- * yet), or -1 with *error_r. */
-int directory_primary_domain(char *domain_r, unsigned size, int64_t deadline,
-			     const char **error_r);
-
 /* Checks a login (an address, primary or alternative) and password.
  * Returns 0 with *user_r filled, 1 when the login is unknown, disabled or
  * the password wrong (the caller counts it as a failed attempt), -1 with

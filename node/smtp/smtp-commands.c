@@ -134,23 +134,9 @@ void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 	}
 	enum directory_recipient kind;
 	const char *error;
+	/* <postmaster> comes without a domain (RFC 5321 4.5.1): the directory
+	 * takes it as every local domain's postmaster. */
 	const char *path = cmd->path;
-	char postmaster[DIRECTORY_MAX_ADDRESS];
-	if (strchr(path, '@') == NULL) {
-		/* The parser lets only <postmaster> through without a domain
-		 * (RFC 5321 4.5.1); it means the postmaster of this server. */
-		char domain[256];
-		if (directory_primary_domain(domain, sizeof(domain),
-					     deadline_after_ms(SMTP_DIRECTORY_TIMEOUT_MS),
-					     &error) < 0) {
-			log_warn("event=smtp_directory_failed session=%s error=\"%s\"", s->id,
-				 error);
-			smtp_reply(s, 451, "4.3.0", "Temporary directory failure, try again later");
-			return;
-		}
-		snprintf(postmaster, sizeof(postmaster), "postmaster@%s", domain);
-		path = postmaster;
-	}
 	if (directory_classify_recipient(path, deadline_after_ms(SMTP_DIRECTORY_TIMEOUT_MS), &kind,
 					 &error) < 0) {
 		log_warn("event=smtp_directory_failed session=%s error=\"%s\"", s->id, error);
