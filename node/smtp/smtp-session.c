@@ -62,6 +62,9 @@ static const struct smtp_verb_entry verbs[SMTP_VERB_COUNT] = {
 static atomic_long sessions_open;
 
 static void reply_line(struct smtp_session *s, int code, char separator, const char *enhanced,
+		       const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void reply_line(struct smtp_session *s, int code, char separator, const char *enhanced,
 		       const char *fmt, va_list ap)
 {
 	char text[512];
