@@ -78,6 +78,7 @@ static int deliver(struct agent *agent, const char *entry_id,
 		return -1;
 	int ret = -1;
 	PGresult *results[3] = {NULL, NULL, NULL};
+	struct strbuf changed = {0}; /* the INBOXes that got the message */
 	const char *entry[] = {entry_id, agent->claimer};
 	const struct db_stmt begin[] = {
 	    {.sql = "BEGIN"},
@@ -96,7 +97,7 @@ static int deliver(struct agent *agent, const char *entry_id,
 	const char *message_id = PQgetvalue(results[1], 0, 0);
 	if (expansion->user_count > 0 &&
 	    store_pg_deliver(conn, strtoll(message_id, NULL, 10), expansion->user_ids,
-			     expansion->user_count, deadline, error_r) < 0)
+			     expansion->user_count, &changed, deadline, error_r) < 0)
 		goto out;
 
 	struct strbuf external = {0};
@@ -120,7 +121,14 @@ static int deliver(struct agent *agent, const char *entry_id,
 	for (int i = 0; i < 3; i++)
 		PQclear(done[i]);
 	strbuf_free(&external);
+	if (ret == 0) {
+		if (changed.len > 0)
+			db_notify_after_commit("mailbox", changed.data);
+		if (expansion->external_count > 0)
+			db_notify_after_commit("queue", "");
+	}
 out:
+	strbuf_free(&changed);
 	for (int i = 0; i < 3; i++)
 		PQclear(results[i]);
 	db_release(&conn); /* still in a transaction after a failure: dropped, rolled back */
@@ -217,11 +225,12 @@ static void agent_fiber(void *arg)
 
 /* One per worker, for the life of the process: notifications and stop
  * hooks may name an agent until the very end. */
-#define DELIVERY_MAX_AGENTS 64
+#define DELIVERY_MAX_AGENTS	   256
+#define DELIVERY_AGENTS_PER_WORKER 4
 static struct agent agents[DELIVERY_MAX_AGENTS];
 static atomic_uint agents_used;
 
-void delivery_local_start(const char *claimer, struct settings_values *settings)
+static void agent_start(const char *claimer, struct settings_values *settings)
 {
 	unsigned index = atomic_fetch_add(&agents_used, 1);
 	if (index >= DELIVERY_MAX_AGENTS)
@@ -232,4 +241,12 @@ void delivery_local_start(const char *claimer, struct settings_values *settings)
 	db_listen_subscribe("queue", on_queue_notify, agent);
 	loop_on_stop(loop_current(), wake_on_stop, agent);
 	fiber_spawn("delivery", agent_fiber, agent);
+}
+
+void delivery_local_start(const char *claimer, struct settings_values *settings)
+{
+	/* Several per worker: each waits on PostgreSQL most of the time, and
+	 * concurrent commits share their WAL flush. */
+	for (int i = 0; i < DELIVERY_AGENTS_PER_WORKER; i++)
+		agent_start(claimer, settings);
 }

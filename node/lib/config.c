@@ -411,7 +411,7 @@ static void config_set_defaults(struct config *config)
 	config->node_name = xstrdup(host);
 	config->shutdown_grace = 10;
 	config->dsn = xstrdup("");
-	config->pool_size = 4;
+	config->pool_size = 8;
 	config->debug = false;
 }
 

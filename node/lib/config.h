@@ -5,7 +5,7 @@
  * with [global] dataDir, [Log] debug = false and [WEB] adminPassword set to
  * a fresh random password. Sections:
  *   [global]   dataDir, nodeName (default: hostname), shutdownGrace (seconds, 10)
- *   [database] dsn (any libpq connection string), poolSize (per worker, 4)
+ *   [database] dsn (any libpq connection string), poolSize (per worker, 8)
  *   [Log]      debug
  *   [WEB]      adminPassword
  *   [listen]   smtp, submission, smtps, imap, imaps, http, https = ADDR:PORT

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,4 +214,108 @@ void db_listen_start(const char *dsn, const char *application_name)
 	    (job->application_name = strdup(application_name)) == NULL)
 		abort();
 	fiber_spawn("db-listen", listen_fiber, job);
+}
+
+/* The cluster half of db_notify_after_commit(): per thread, a list of
+ * (channel, payload) pairs waiting, and one fiber that sends them. */
+#define NOTIFY_MAX_PENDING 64
+#define NOTIFY_COALESCE_MS 2
+
+struct notify_pending {
+	char channel[32];
+	char payload[512];
+};
+
+struct notifier {
+	struct notify_pending pending[NOTIFY_MAX_PENDING];
+	unsigned count;
+	bool running;
+	bool stop_hooked;
+	struct waitq wakeup;
+};
+
+static _Thread_local struct notifier *thread_notifier;
+
+static void notifier_fiber(void *arg)
+{
+	struct notifier *n = arg;
+	struct loop *loop = loop_current();
+	while (n->count > 0 || !loop_stopping(loop)) {
+		if (n->count == 0) {
+			waitq_wait(&n->wakeup, deadline_after_ms(1000));
+			continue;
+		}
+		/* Let the announcements of concurrent sessions gather. */
+		struct waitq pause = {0};
+		waitq_wait(&pause, deadline_after_ms(NOTIFY_COALESCE_MS));
+		struct notify_pending batch[NOTIFY_MAX_PENDING];
+		unsigned count = n->count;
+		memcpy(batch, n->pending, count * sizeof(batch[0]));
+		n->count = 0;
+
+		struct db_stmt stmts[NOTIFY_MAX_PENDING + 3];
+		const char *params[NOTIFY_MAX_PENDING][2];
+		unsigned used = 0;
+		stmts[used++] = (struct db_stmt){.sql = "BEGIN"};
+		stmts[used++] = (struct db_stmt){.sql = "SET LOCAL synchronous_commit TO off"};
+		for (unsigned i = 0; i < count; i++) {
+			params[i][0] = batch[i].channel;
+			params[i][1] = batch[i].payload;
+			stmts[used++] = (struct db_stmt){
+			    .sql = "SELECT pg_notify($1, $2)", .nparams = 2, .params = params[i]};
+		}
+		stmts[used++] = (struct db_stmt){.sql = "COMMIT"};
+		PGresult *results[NOTIFY_MAX_PENDING + 3];
+		const char *error;
+		struct db_conn *conn = db_acquire(deadline_after_ms(5000), &error);
+		if (conn == NULL || db_conn_pipeline(conn, stmts, used, results,
+						     deadline_after_ms(5000), &error) < 0)
+			log_debug("event=notify_failed error=\"%s\"", error);
+		if (conn != NULL)
+			for (unsigned i = 0; i < used; i++)
+				PQclear(results[i]);
+		db_release(&conn);
+	}
+	n->running = false;
+}
+
+static void notifier_wake(void *arg)
+{
+	struct notifier *n = arg;
+	waitq_wake_all(&n->wakeup);
+}
+
+void db_notify_after_commit(const char *channel, const char *payload)
+{
+	dispatch(channel, payload);
+	struct notifier *n = thread_notifier;
+	if (n == NULL) {
+		/* Lives as long as the thread's loop; reachable for LeakSanitizer. */
+		static struct notifier notifiers[64];
+		static atomic_uint used;
+		unsigned index = atomic_fetch_add(&used, 1);
+		if (index >= 64)
+			abort();
+		n = thread_notifier = &notifiers[index];
+	}
+	bool known = false;
+	for (unsigned i = 0; i < n->count && !known; i++)
+		known = strcmp(n->pending[i].channel, channel) == 0 &&
+			strcmp(n->pending[i].payload, payload) == 0;
+	if (!known && n->count < NOTIFY_MAX_PENDING) {
+		snprintf(n->pending[n->count].channel, sizeof(n->pending[0].channel), "%s",
+			 channel);
+		snprintf(n->pending[n->count].payload, sizeof(n->pending[0].payload), "%s",
+			 payload);
+		n->count++;
+	}
+	if (!n->running) {
+		n->running = true;
+		if (!n->stop_hooked) {
+			loop_on_stop(loop_current(), notifier_wake, n);
+			n->stop_hooked = true;
+		}
+		fiber_spawn("notifier", notifier_fiber, n);
+	}
+	waitq_wake_one(&n->wakeup);
 }

@@ -20,6 +20,17 @@ void db_listen_subscribe(const char *channel, db_notify_fn *fn, void *arg);
 /* Starts the LISTEN fiber on the current loop; it ends when the loop stops. */
 void db_listen_start(const char *dsn, const char *application_name);
 
+/* Announces a change that was just committed: the subscribers of this
+ * process hear it at once, the other nodes through one NOTIFY that the
+ * calling thread sends a moment later for everything announced meanwhile.
+ * Why not NOTIFY inside the data transaction: PostgreSQL commits every
+ * transaction that notified one at a time under a global lock, which
+ * would undo group commit. The NOTIFY transaction itself does not wait
+ * for its flush (a lost hint is covered by the listeners' polling).
+ * payload: at most a few hundred bytes; equal payloads are sent once.
+ * Call from a fiber, after the commit. */
+void db_notify_after_commit(const char *channel, const char *payload);
+
 /* Frees the subscriber table at process exit. */
 void db_listen_cleanup(void);
 

@@ -485,15 +485,21 @@ int db_conn_pipeline(struct db_conn *conn, const struct db_stmt *stmts, unsigned
 	return 0;
 }
 
-PGresult *db_query(const char *sql, int nparams, const char *const *params, int64_t deadline,
-		   const char **error_r)
+PGresult *db_query_stmt(const struct db_stmt *stmt, int64_t deadline, const char **error_r)
 {
 	struct db_conn *conn = db_acquire(deadline, error_r);
 	if (conn == NULL)
 		return NULL;
-	PGresult *res = db_conn_query(conn, sql, nparams, params, deadline, error_r);
+	PGresult *res = db_conn_run(conn, stmt, deadline, error_r);
 	db_release(&conn);
 	return res;
+}
+
+PGresult *db_query(const char *sql, int nparams, const char *const *params, int64_t deadline,
+		   const char **error_r)
+{
+	const struct db_stmt stmt = {sql, nparams, params, NULL, NULL};
+	return db_query_stmt(&stmt, deadline, error_r);
 }
 
 void db_stats_get(struct db_stats *stats)

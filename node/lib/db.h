@@ -79,6 +79,9 @@ int db_conn_pipeline(struct db_conn *conn, const struct db_stmt *stmts, unsigned
 PGresult *db_conn_run(struct db_conn *conn, const struct db_stmt *stmt, int64_t deadline,
 		      const char **error_r);
 
+/* acquire + run + release, for a db_stmt. */
+PGresult *db_query_stmt(const struct db_stmt *stmt, int64_t deadline, const char **error_r);
+
 /* acquire + query + release. */
 PGresult *db_query(const char *sql, int nparams, const char *const *params, int64_t deadline,
 		   const char **error_r);

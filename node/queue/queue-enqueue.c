@@ -1,9 +1,9 @@
-/* queue_enqueue(): one pipeline of two statements ending in one Sync, so
- * PostgreSQL runs them as one implicit transaction and commits once: the
- * message with all its entries, and the NOTIFY that wakes the agents
- * (delivered only if the commit happens). */
+/* queue_enqueue(): one statement, so one implicit transaction: the
+ * message row and, through the CTE, every entry commit together. The
+ * wake-up goes out after the commit, never inside it (see db-listen.h). */
 #include "queue/queue.h"
 
+#include "lib/db-listen.h"
 #include "lib/db.h"
 #include "lib/strbuf.h"
 
@@ -72,26 +72,19 @@ int queue_enqueue(const struct queue_message *m, int64_t deadline, int64_t *id_r
 	int formats[NPARAMS] = {0};
 	lengths[2] = (int)m->size; /* Review: messages are bounded far below INT_MAX */
 	formats[2] = 1;		   /* the body goes as binary bytea, no escaping */
-	const struct db_stmt stmts[] = {
-	    {.sql = enqueue_sql,
-	     .nparams = NPARAMS,
-	     .params = params,
-	     .lengths = lengths,
-	     .formats = formats},
-	    {.sql = "SELECT pg_notify('queue', '')"},
-	};
-	PGresult *results[2] = {NULL, NULL};
+	const struct db_stmt stmt = {.sql = enqueue_sql,
+				     .nparams = NPARAMS,
+				     .params = params,
+				     .lengths = lengths,
+				     .formats = formats};
 	int ret = -1;
-	struct db_conn *conn = db_acquire(deadline, error_r);
-	if (conn != NULL) {
-		if (db_conn_pipeline(conn, stmts, 2, results, deadline, error_r) == 0) {
-			/* Committed: one row per recipient came back. */
-			*id_r = strtoll(PQgetvalue(results[0], 0, 0), NULL, 10);
-			ret = 0;
-		}
-		PQclear(results[0]);
-		PQclear(results[1]);
-		db_release(&conn);
+	PGresult *res = db_query_stmt(&stmt, deadline, error_r);
+	if (res != NULL) {
+		/* Committed: one row per recipient came back. */
+		*id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		db_notify_after_commit("queue", "");
+		ret = 0;
 	}
 	strbuf_free(&recipients);
 	strbuf_free(&transport);

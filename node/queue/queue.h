@@ -10,7 +10,7 @@
 
 struct queue_recipient {
 	const char *address;
-	bool remote; /* not a local domain: delivered over SMTP, not into a mailbox */
+	bool remote;		/* not a local domain: delivered over SMTP, not into a mailbox */
 	const char *dsn_notify; /* "SUCCESS,FAILURE" as given, or NULL */
 	const char *dsn_orcpt;	/* as given, or NULL */
 };
@@ -32,11 +32,11 @@ struct queue_message {
 	unsigned recipient_count;
 };
 
-/* Stores the message and one entry per recipient in one transaction and
- * wakes the delivery agents (NOTIFY queue) with the same commit. Returns
- * 0 with *id_r once committed, or -1 with *error_r when the commit did
- * not happen (the session answers 451 4.3.0; nothing is left behind, as
- * the transaction rolled back). */
+/* Stores the message and one entry per recipient in one transaction (one
+ * statement), then announces channel "queue" (db_notify_after_commit) to
+ * wake the delivery agents of every node. Returns 0 with *id_r once
+ * committed, or -1 with *error_r when the commit did not happen (the
+ * session answers 451 4.3.0; nothing is left behind). */
 int queue_enqueue(const struct queue_message *m, int64_t deadline, int64_t *id_r,
 		  const char **error_r);
 

@@ -39,12 +39,9 @@ static const char append_sql[] =
     " SELECT mb.id, mb.uid, mb.highestmodseq, sha256(q.body), q.size, q.received_at"
     " FROM mb, queue_messages q WHERE q.id = $2";
 
-static const char notify_sql[] =
-    "SELECT pg_notify('mailbox', string_agg(id::text, ',' ORDER BY id)) FROM mailboxes"
-    " WHERE user_id = ANY($1::bigint[]) AND name = 'INBOX'";
-
 int store_pg_deliver(struct db_conn *conn, int64_t queue_message_id, const int64_t *user_ids,
-		     unsigned user_count, int64_t deadline, const char **error_r)
+		     unsigned user_count, struct strbuf *changed, int64_t deadline,
+		     const char **error_r)
 {
 	struct strbuf users = {0};
 	strbuf_append(&users, "{", 1);
@@ -62,7 +59,6 @@ int store_pg_deliver(struct db_conn *conn, int64_t queue_message_id, const int64
 	    {.sql = store_blob_sql, .nparams = 1, .params = by_message},
 	    {.sql = lock_inboxes_sql, .nparams = 1, .params = by_users},
 	    {.sql = append_sql, .nparams = 2, .params = both},
-	    {.sql = notify_sql, .nparams = 1, .params = by_users},
 	};
 	enum { COUNT = sizeof(stmts) / sizeof(stmts[0]) };
 	PGresult *results[COUNT];
@@ -71,6 +67,9 @@ int store_pg_deliver(struct db_conn *conn, int64_t queue_message_id, const int64
 		*error_r = "an INBOX was missing after creating it";
 		ret = -1;
 	}
+	for (int row = 0; ret == 0 && row < PQntuples(results[2]); row++)
+		strbuf_appendf(changed, "%s%s", changed->len ? "," : "",
+			       PQgetvalue(results[2], row, 0));
 	for (unsigned i = 0; i < COUNT; i++)
 		PQclear(results[i]);
 	strbuf_free(&users);

@@ -14,9 +14,13 @@ struct db_conn;
 /* Inside an open transaction on conn: makes sure each user has INBOX and
  * the special folders of their domain, stores the content of queue
  * message queue_message_id once, appends it to each user's INBOX with the
- * next UID and MODSEQ, and notifies channel "mailbox". user_ids must not
- * repeat. Returns 0 or -1 with *error_r (the caller rolls back). */
+ * next UID and MODSEQ. user_ids must not repeat. Appends the ids of the
+ * INBOXes that changed, comma-separated, to changed (for the "mailbox"
+ * announcement the caller makes after its commit). Returns 0 or -1 with
+ * *error_r (the caller rolls back). */
+struct strbuf;
 int store_pg_deliver(struct db_conn *conn, int64_t queue_message_id, const int64_t *user_ids,
-		     unsigned user_count, int64_t deadline, const char **error_r);
+		     unsigned user_count, struct strbuf *changed, int64_t deadline,
+		     const char **error_r);
 
 #endif

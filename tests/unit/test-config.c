@@ -114,7 +114,7 @@ static void test_defaults(void **state)
 	assert_string_equal(config->node_name, host);
 	assert_int_equal(config->shutdown_grace, 10);
 	assert_string_equal(config->dsn, "");
-	assert_int_equal(config->pool_size, 4);
+	assert_int_equal(config->pool_size, 8);
 	assert_false(config->debug);
 	assert_null(config->admin_password);
 	for (int i = 0; i < CONFIG_LISTEN_COUNT; i++)
@@ -139,7 +139,7 @@ static void test_all_sections(void **state)
 			    "\n"
 			    "[Database]\n"
 			    "dsn = host=db1 dbname=tegu user=tegu\n"
-			    "poolSize = 8\n"
+			    "poolSize = 6\n"
 			    "[log]\n"
 			    "debug = yes\n"
 			    "[web]\n"
@@ -154,7 +154,7 @@ static void test_all_sections(void **state)
 	assert_string_equal(config->node_name, "node1");
 	assert_int_equal(config->shutdown_grace, 30);
 	assert_string_equal(config->dsn, "host=db1 dbname=tegu user=tegu");
-	assert_int_equal(config->pool_size, 8);
+	assert_int_equal(config->pool_size, 6);
 	assert_true(config->debug);
 	assert_string_equal(config->admin_password, "Abc123");
 	assert_string_equal(config->listen[CONFIG_LISTEN_SMTP], "0.0.0.0:2525");
