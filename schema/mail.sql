@@ -21,7 +21,7 @@ CREATE SEQUENCE mailbox_uidvalidity;
 CREATE TABLE mail_blobs (
     hash bytea PRIMARY KEY,
     size bigint NOT NULL,
-    content bytea NOT NULL,
+    content bytea COMPRESSION lz4 NOT NULL,
     structure bytea,
     created_at timestamptz NOT NULL DEFAULT now()
 );

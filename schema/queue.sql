@@ -9,6 +9,7 @@ CREATE TABLE queue_messages (
     sender text NOT NULL,
     size bigint NOT NULL,
     body bytea NOT NULL,
+    body_hash bytea NOT NULL,
     body_type text NOT NULL DEFAULT '7bit' CHECK (body_type IN ('7bit', '8bitmime', 'binarymime')),
     smtputf8 boolean NOT NULL DEFAULT false,
     dsn_envid text,
@@ -22,6 +23,10 @@ CREATE TABLE queue_messages (
 
 COMMENT ON COLUMN queue_messages.sender IS 'Envelope sender (MAIL FROM); empty for the null reverse-path <>';
 COMMENT ON COLUMN queue_messages.body IS 'The message as accepted, starting with our Received: header';
+COMMENT ON COLUMN queue_messages.body_hash IS 'SHA-256 of body, computed by the node: the key of the body in mail_blobs';
+
+-- Queue bodies live minutes: not worth compressing (delivery would pay twice).
+ALTER TABLE queue_messages ALTER COLUMN body SET STORAGE EXTERNAL;
 
 CREATE TABLE queue_entries (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -7,14 +7,15 @@
 #include "lib/db.h"
 #include "lib/strbuf.h"
 
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 static const char enqueue_sql[] =
     "WITH m AS ("
     " INSERT INTO queue_messages (sender, size, body, body_type, smtputf8, dsn_envid, dsn_ret,"
-    "  client_address, helo, auth_user, received_by, session_id)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id)"
+    "  client_address, helo, auth_user, received_by, session_id, body_hash)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $17) RETURNING id)"
     " INSERT INTO queue_entries (message_id, recipient, transport, dsn_notify, dsn_orcpt)"
     " SELECT m.id, r.recipient, r.transport, r.notify, r.orcpt"
     " FROM m, unnest($13::text[], $14::text[], $15::text[], $16::text[])"
@@ -46,6 +47,10 @@ int queue_enqueue(const struct queue_message *m, int64_t deadline, int64_t *id_r
 	db_text_array(&orcpt, column, m->recipient_count);
 	free(column);
 
+	/* The content's key in mail_blobs, hashed here once rather than by
+	 * PostgreSQL at every delivery. */
+	unsigned char hash[SHA256_DIGEST_LENGTH];
+	SHA256((const unsigned char *)(m->body ? m->body : ""), m->size, hash);
 	char size[24];
 	snprintf(size, sizeof(size), "%zu", m->size);
 	const char *params[] = {
@@ -65,13 +70,16 @@ int queue_enqueue(const struct queue_message *m, int64_t deadline, int64_t *id_r
 	    transport.data,
 	    notify.data,
 	    orcpt.data,
+	    (const char *)hash,
 	};
 	enum { NPARAMS = sizeof(params) / sizeof(params[0]) };
-	_Static_assert(NPARAMS == 16, "enqueue_sql takes $1 to $16");
+	_Static_assert(NPARAMS == 17, "enqueue_sql takes $1 to $17");
 	int lengths[NPARAMS] = {0};
 	int formats[NPARAMS] = {0};
 	lengths[2] = (int)m->size; /* Review: messages are bounded far below INT_MAX */
 	formats[2] = 1;		   /* the body goes as binary bytea, no escaping */
+	lengths[16] = SHA256_DIGEST_LENGTH;
+	formats[16] = 1;
 	const struct db_stmt stmt = {.sql = enqueue_sql,
 				     .nparams = NPARAMS,
 				     .params = params,

@@ -23,7 +23,7 @@ static const char ensure_folders_sql[] =
 
 static const char store_blob_sql[] =
     "INSERT INTO mail_blobs (hash, size, content)"
-    " SELECT sha256(body), size, body FROM queue_messages WHERE id = $1"
+    " SELECT body_hash, size, body FROM queue_messages WHERE id = $1"
     " ON CONFLICT (hash) DO NOTHING";
 
 static const char lock_inboxes_sql[] =
@@ -36,7 +36,7 @@ static const char append_sql[] =
     " WHERE user_id = ANY($1::bigint[]) AND name = 'INBOX'"
     " RETURNING id, uidnext - 1 AS uid, highestmodseq)"
     " INSERT INTO messages (mailbox_id, uid, modseq, blob_hash, size, internaldate)"
-    " SELECT mb.id, mb.uid, mb.highestmodseq, sha256(q.body), q.size, q.received_at"
+    " SELECT mb.id, mb.uid, mb.highestmodseq, q.body_hash, q.size, q.received_at"
     " FROM mb, queue_messages q WHERE q.id = $2";
 
 int store_pg_deliver(struct db_conn *conn, int64_t queue_message_id, const int64_t *user_ids,
