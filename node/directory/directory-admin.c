@@ -7,6 +7,7 @@
  * "address X is already used by ...". */
 #include "directory/directory-admin.h"
 
+#include "lib/utf8.h"
 #include "lib/arena.h"
 #include "lib/db.h"
 #include "lib/fiber.h"
@@ -38,44 +39,6 @@ static char ascii_lower(char c)
 static bool is_atext(unsigned char c)
 {
 	return is_alnum(c) || (c != '\0' && strchr("!#$%&'*+/=?^_`{|}~-", c) != NULL);
-}
-
-/* Well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static bool utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-		uint32_t cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		static const uint32_t min[] = {0, 0x80, 0x800, 0x10000};
-		if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
 }
 
 int directory_domain_normalize(const char *input, char out[DIRECTORY_MAX_DOMAIN],

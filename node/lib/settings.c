@@ -6,6 +6,8 @@
  */
 #include "lib/settings.h"
 
+#include "lib/utf8.h"
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -573,39 +575,12 @@ static void trim(const char **start, const char **end)
  * overlong forms, surrogates and code points above U+10FFFF. */
 static bool line_is_clean(const char *start, const char *end)
 {
-	const unsigned char *p = (const unsigned char *)start;
-	const unsigned char *e = (const unsigned char *)end;
-
-	while (p < e) {
-		unsigned c = *p++;
-		unsigned need, cp, min;
-
-		if (c < 0x80) {
-			if ((c < 0x20 && c != '\t') || c == 0x7f)
-				return false;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1, cp = c & 0x1f, min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2, cp = c & 0x0f, min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3, cp = c & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if ((size_t)(e - p) < need)
-			return false;
-		for (unsigned i = 0; i < need; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		p += need;
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+	for (const char *p = start; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			return false;
 	}
-	return true;
+	return utf8_valid(start, (size_t)(end - start));
 }
 
 static int normalize_bool(const struct setting_def *def, const char *value, char **normalized_r,
