@@ -334,8 +334,10 @@ Tegu node "quickstart" is running (pid $(cat "$pidfile")).
   metrics:   http://$http/metrics
   admin:     login admin, password $(conf_value adminPassword)
              (kept in .tegu-local/tegu.conf; the web panel is not built yet)
-  mail:      SMTP 127.0.0.1:2525, submission 127.0.0.1:2587, IMAP 127.0.0.1:2143
-             (reserved in the conf; the mail listeners are not built yet)
+  mail:      SMTP (MX) 127.0.0.1:2525, submission 127.0.0.1:2587 (STARTTLS and
+             AUTH need sslCertPath/sslKeyPath); IMAP is not built yet
+  demo user: $demo_user, password $(cat "$demo_password_file")
+             e.g. swaks --server 127.0.0.1:2525 --to $demo_user
   teguctl:   build/release/teguctl -c .tegu-local/tegu.conf dump
              (also: nodes, get KEY, set KEY VALUE, migrate --status)
   database:  psql "$dsn"
@@ -352,8 +354,28 @@ start() {
 	write_conf
 	say "applying migrations"
 	"$build_dir/teguctl" -c "$conf" migrate
+	create_demo_user
 	start_node
 	show
+}
+
+# A demo domain and user to log in with, created once; the password is kept
+# (mode 0600) in .tegu-local/demo-password so a second run shows the same.
+demo_user=demo@example.test
+demo_password_file=$local_dir/demo-password
+create_demo_user() {
+	local ctl=("$build_dir/teguctl" -c "$conf")
+	if ! "${ctl[@]}" domain list | cut -f1 | grep -qx example.test; then
+		say "creating the demo domain example.test"
+		"${ctl[@]}" domain add example.test >/dev/null
+	fi
+	if ! "${ctl[@]}" user list example.test | cut -f1 | grep -qx "$demo_user"; then
+		say "creating the demo user $demo_user"
+		[ -s "$demo_password_file" ] ||
+			(umask 077 && random_password >"$demo_password_file")
+		"${ctl[@]}" user add "$demo_user" --password-stdin --name "Demo User" \
+			<"$demo_password_file" >/dev/null
+	fi
 }
 
 stop() {
