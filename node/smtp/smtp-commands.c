@@ -7,6 +7,7 @@
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/settings.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -146,6 +147,25 @@ void smtp_cmd_rcpt(struct smtp_session *s, const struct smtp_command *cmd)
 	if (kind == DIRECTORY_RECIPIENT_UNKNOWN) {
 		smtp_reply(s, 550, "5.1.1", "<%s>: Recipient address rejected: User unknown", path);
 		return;
+	}
+	if (kind == DIRECTORY_RECIPIENT_LOCAL) {
+		enum store_quota quota;
+		if (store_pg_check_quota(path, s->mail.size,
+					 deadline_after_ms(SMTP_DIRECTORY_TIMEOUT_MS), &quota,
+					 &error) < 0) {
+			log_warn("event=smtp_quota_failed session=%s error=\"%s\"", s->id, error);
+			smtp_reply(s, 451, "4.3.0", "Temporary failure, try again later");
+			return;
+		}
+		if (quota == STORE_QUOTA_MESSAGE_TOO_BIG) {
+			smtp_reply(s, 552, "5.2.2", "<%s>: Message exceeds the mailbox quota",
+				   path);
+			return;
+		}
+		if (quota == STORE_QUOTA_FULL) {
+			smtp_reply(s, 452, "4.2.2", "<%s>: Mailbox full, try again later", path);
+			return;
+		}
 	}
 	if (kind == DIRECTORY_RECIPIENT_REMOTE && !may_relay(s)) {
 		log_info("event=smtp_relay_denied session=%s peer=%s rcpt=<%s>", s->id,

@@ -8,6 +8,7 @@
 #define TEGU_STORE_H
 
 #include <stdint.h>
+#include <stddef.h>
 
 struct db_conn;
 
@@ -22,5 +23,17 @@ struct strbuf;
 int store_pg_deliver(struct db_conn *conn, int64_t queue_message_id, const int64_t *user_ids,
 		     unsigned user_count, struct strbuf *changed, int64_t deadline,
 		     const char **error_r);
+
+enum store_quota {
+	STORE_QUOTA_OK,
+	STORE_QUOTA_FULL,	     /* the mailbox is full: 452 4.2.2, try later */
+	STORE_QUOTA_MESSAGE_TOO_BIG, /* the message alone exceeds the quota: 552 5.2.2 */
+};
+
+/* Whether a message of size octets (0: unknown) still fits the quota of
+ * the user who owns address. Groups, aliases and users without a quota
+ * are always OK. Returns 0 with *result_r, or -1 with *error_r. */
+int store_pg_check_quota(const char *address, uint64_t size, int64_t deadline,
+			 enum store_quota *result_r, const char **error_r);
 
 #endif

@@ -139,3 +139,36 @@ def test_node_killed_right_after_250_delivers_exactly_once(node_factory, db, que
     time.sleep(1)
     assert len(inbox(query, db, USERS[0])) == 1
     assert b.alive
+
+
+def test_quota_at_rcpt(node_factory, db, query):
+    """Manual 6.2.5 "Default user quota in MB": a recipient whose mailbox is
+    full gets 452 4.2.2 at RCPT, a message that alone exceeds the quota
+    552 5.2.2; the Trash allowance and per-user quotas are honoured."""
+    node = node_factory(db).wait_healthy()
+    assert node.teguctl("domain", "add", "quota.test", "--quota", "1").returncode == 0
+    for user in ("q@quota.test", "big@quota.test"):
+        assert node.teguctl("user", "add", user, "--password-stdin", input="pw\n").returncode == 0
+    assert node.teguctl("user", "set", "big@quota.test", "--quota", "5").returncode == 0
+    body = "x" * 76 + "\r\n"
+    message = "Subject: bulk\r\n\r\n" + body * 8000  # about 625 KB
+
+    def rcpt_reply(address, size):
+        with smtplib.SMTP("127.0.0.1", node.ports["smtp"], timeout=10) as client:
+            client.ehlo("client.test")
+            client.mail("x@remote.test", [f"SIZE={size}"])
+            return client.rcpt(address)
+
+    send(node, ["q@quota.test"], subject="first")
+    with smtplib.SMTP("127.0.0.1", node.ports["smtp"], timeout=10) as client:
+        assert client.sendmail("x@remote.test", ["q@quota.test"], message) == {}
+    wait_local_queue_empty(query, db)
+
+    code, text = rcpt_reply("q@quota.test", 2 * 1048576)
+    assert (code, text[:5]) == (552, b"5.2.2")
+    code, text = rcpt_reply("q@quota.test", len(message))  # 625 KB more does not fit
+    assert (code, text[:5]) == (452, b"4.2.2")
+    code, _ = rcpt_reply("q@quota.test", 1000)  # a small one still does
+    assert code == 250
+    code, _ = rcpt_reply("big@quota.test", 2 * 1048576)  # the user's own quota: 5 MB
+    assert code == 250
