@@ -44,5 +44,14 @@ CREATE TABLE queue_entries (
 
 COMMENT ON COLUMN queue_entries.transport IS 'local: into a mailbox of ours (node/delivery); remote: over SMTP';
 
+-- Which users already got a queue message: a user reached through two
+-- recipients of one message (directly and through a group, say) gets one
+-- copy. Goes with the message.
+CREATE TABLE queue_delivered (
+    message_id bigint NOT NULL REFERENCES queue_messages (id) ON DELETE CASCADE,
+    user_id bigint NOT NULL,
+    PRIMARY KEY (message_id, user_id)
+);
+
 CREATE INDEX queue_entries_due ON queue_entries (transport, next_attempt_at);
 CREATE INDEX queue_entries_message ON queue_entries (message_id);

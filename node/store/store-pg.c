@@ -39,6 +39,31 @@ static const char append_sql[] =
     " SELECT mb.id, mb.uid, mb.highestmodseq, q.body_hash, q.size, q.received_at"
     " FROM mb, queue_messages q WHERE q.id = $2";
 
+/* Records the users as served for this queue message and keeps in *users
+ * (a bigint[] literal) only those that were not yet. Returns how many are
+ * left, or -1. */
+static int claim_users(struct db_conn *conn, const char *message, struct strbuf *users,
+		       int64_t deadline, const char **error_r)
+{
+	const char *params[] = {message, users->data};
+	PGresult *res = db_conn_query(conn,
+				      "INSERT INTO queue_delivered (message_id, user_id)"
+				      " SELECT $1, u FROM unnest($2::bigint[]) AS u ORDER BY u"
+				      " ON CONFLICT DO NOTHING"
+				      " RETURNING user_id",
+				      2, params, deadline, error_r);
+	if (res == NULL)
+		return -1;
+	int count = PQntuples(res);
+	strbuf_reset(users);
+	strbuf_append(users, "{", 1);
+	for (int row = 0; row < count; row++)
+		strbuf_appendf(users, "%s%s", row ? "," : "", PQgetvalue(res, row, 0));
+	strbuf_append(users, "}", 1);
+	PQclear(res);
+	return count;
+}
+
 int store_pg_deliver(struct db_conn *conn, int64_t queue_message_id, const int64_t *user_ids,
 		     unsigned user_count, struct strbuf *changed, int64_t deadline,
 		     const char **error_r)
@@ -50,6 +75,12 @@ int store_pg_deliver(struct db_conn *conn, int64_t queue_message_id, const int64
 	strbuf_append(&users, "}", 1);
 	char message[24];
 	snprintf(message, sizeof(message), "%lld", (long long)queue_message_id);
+	int fresh = claim_users(conn, message, &users, deadline, error_r);
+	if (fresh <= 0) {
+		strbuf_free(&users);
+		return fresh; /* 0: every one of them already has it */
+	}
+	user_count = (unsigned)fresh;
 
 	const char *by_users[] = {users.data};
 	const char *by_message[] = {message};

@@ -15,7 +15,8 @@ struct db_conn;
 /* Inside an open transaction on conn: makes sure each user has INBOX and
  * the special folders of their domain, stores the content of queue
  * message queue_message_id once, appends it to each user's INBOX with the
- * next UID and MODSEQ. user_ids must not repeat. Appends the ids of the
+ * next UID and MODSEQ; a user who already got this queue message
+ * through another of its recipients is skipped. user_ids must not repeat. Appends the ids of the
  * INBOXes that changed, comma-separated, to changed (for the "mailbox"
  * announcement the caller makes after its commit). Returns 0 or -1 with
  * *error_r (the caller rolls back). */

@@ -72,6 +72,11 @@ def test_delivery_folders_blobs_groups_and_aliases(node_factory, db, query):
     assert len(inbox(query, db, USERS[0])) == 2
     assert len(inbox(query, db, USERS[1])) == 2
     assert len(inbox(query, db, USERS[2])) == 2
+    # One message to a user directly and through the group: one copy each.
+    send(node, [USERS[0], f"staff@{DOMAIN}"], subject="direct and through the group")
+    wait_local_queue_empty(query, db)
+    assert len(inbox(query, db, USERS[0])) == 3
+    assert len(inbox(query, db, USERS[1])) == 3
     # The alias's outside target waits for outbound delivery.
     assert query(db, "SELECT recipient, transport FROM queue_entries") == [
         ("partner@remote.test", "remote")]
