@@ -29,11 +29,14 @@
  * bounce machinery of outbound delivery; until then it is retried hourly. */
 #define DELIVERY_GONE_RETRY_S 3600
 
+/* The agents of one worker share this: a notification wakes one of them,
+ * and an agent that found work wakes one more, so an idle node spends one
+ * claim query per wake-up and a busy one keeps every agent going. */
 struct agent {
 	char claimer[128];
 	struct settings_values *settings;
 	struct waitq wakeup;
-	bool woken;
+	bool pending; /* work was announced since the last claim began */
 };
 
 static const char claim_sql[] =
@@ -179,8 +182,8 @@ static void on_queue_notify(const char *channel, const char *payload, void *arg)
 	struct agent *agent = arg;
 	(void)channel;
 	(void)payload;
-	agent->woken = true;
-	waitq_wake_all(&agent->wakeup);
+	agent->pending = true;
+	waitq_wake_one(&agent->wakeup);
 }
 
 static void wake_on_stop(void *arg)
@@ -206,7 +209,7 @@ static void agent_fiber(void *arg)
 			 (long long)settings_get_int(agent->settings, "queueLeaseSeconds"));
 		const char *params[] = {agent->claimer, batch, lease};
 		const char *error;
-		agent->woken = false;
+		agent->pending = false;
 		PGresult *claimed =
 		    db_query(claim_sql, 3, params, deadline_after_ms(DELIVERY_TIMEOUT_MS), &error);
 		if (claimed == NULL) {
@@ -215,38 +218,35 @@ static void agent_fiber(void *arg)
 			continue;
 		}
 		int rows = PQntuples(claimed);
+		if (rows > 0)
+			waitq_wake_one(&agent->wakeup);
 		for (int row = 0; row < rows && !loop_stopping(loop); row++)
 			handle_entry(agent, claimed, row);
 		PQclear(claimed);
-		if (rows < atoi(batch) && !agent->woken && !loop_stopping(loop))
+		if (rows < atoi(batch) && !agent->pending && !loop_stopping(loop))
 			waitq_wait(&agent->wakeup, deadline_after_ms(DELIVERY_POLL_MS));
 	}
 }
 
 /* One per worker, for the life of the process: notifications and stop
- * hooks may name an agent until the very end. */
-#define DELIVERY_MAX_AGENTS	   256
+ * hooks may name it until the very end. */
+#define DELIVERY_MAX_WORKERS	   64
 #define DELIVERY_AGENTS_PER_WORKER 4
-static struct agent agents[DELIVERY_MAX_AGENTS];
+static struct agent agents[DELIVERY_MAX_WORKERS];
 static atomic_uint agents_used;
 
-static void agent_start(const char *claimer, struct settings_values *settings)
+void delivery_local_start(const char *claimer, struct settings_values *settings)
 {
 	unsigned index = atomic_fetch_add(&agents_used, 1);
-	if (index >= DELIVERY_MAX_AGENTS)
+	if (index >= DELIVERY_MAX_WORKERS)
 		abort();
 	struct agent *agent = &agents[index];
 	snprintf(agent->claimer, sizeof(agent->claimer), "%s", claimer);
 	agent->settings = settings;
 	db_listen_subscribe("queue", on_queue_notify, agent);
 	loop_on_stop(loop_current(), wake_on_stop, agent);
-	fiber_spawn("delivery", agent_fiber, agent);
-}
-
-void delivery_local_start(const char *claimer, struct settings_values *settings)
-{
-	/* Several per worker: each waits on PostgreSQL most of the time, and
+	/* Several fibers: each waits on PostgreSQL most of the time, and
 	 * concurrent commits share their WAL flush. */
 	for (int i = 0; i < DELIVERY_AGENTS_PER_WORKER; i++)
-		agent_start(claimer, settings);
+		fiber_spawn("delivery", agent_fiber, agent);
 }
