@@ -261,7 +261,7 @@ start_pg() {
 	chown postgres:postgres "$workdir/pg"
 	say "starting PostgreSQL on 127.0.0.1:$pg_port"
 	runuser -u postgres -- "$pg_bindir/initdb" -D "$pgdata" -U postgres -A trust -E UTF8 \
-		--no-locale --no-instructions >"$workdir/pg/initdb.log" 2>&1 ||
+		--locale=C --lc-ctype=C.UTF-8 --no-instructions >"$workdir/pg/initdb.log" 2>&1 ||
 		{ cat "$workdir/pg/initdb.log" >&2; die "initdb failed"; }
 	runuser -u postgres -- tee -a "$pgdata/postgresql.conf" >/dev/null <<EOF
 

@@ -289,7 +289,7 @@ start_pg() {
 	chown postgres:postgres "$workdir/pg"
 	say "starting PostgreSQL on 127.0.0.1:$pg_port (fsync on, synchronous_commit on)"
 	runuser -u postgres -- "$pg_bindir/initdb" -D "$pgdata" -U postgres -A trust -E UTF8 \
-		--no-locale --no-instructions >"$workdir/pg/initdb.log" 2>&1 ||
+		--locale=C --lc-ctype=C.UTF-8 --no-instructions >"$workdir/pg/initdb.log" 2>&1 ||
 		{ cat "$workdir/pg/initdb.log" >&2; die "initdb failed"; }
 	# Durability as in production: a 250 means the message is on disk.
 	# Everything else stays at PostgreSQL's defaults.

@@ -182,7 +182,8 @@ init_pg() {
 		mkdir -p "$pgdata"
 		chmod 700 "$pgdata"
 		$is_root && chown "$pg_owner:" "$pgdata"
-		as_pg "$bindir/initdb" -D "$pgdata" -U postgres -A trust -E UTF8 --no-locale \
+		as_pg "$bindir/initdb" -D "$pgdata" -U postgres -A trust -E UTF8 \
+			--locale=C --lc-ctype=C.UTF-8 \
 			--no-instructions >/dev/null
 		as_pg tee -a "$pgdata/postgresql.conf" >/dev/null <<EOF
 

@@ -1,14 +1,14 @@
--- Area "queue": the SMTP queue. A message is stored once (body and
--- envelope), with one entry per recipient. Delivery agents on every node
--- claim due entries with FOR UPDATE SKIP LOCKED and a lease (claimed_by,
--- claimed_until); a dead node's claims expire and are retried.
+-- Area "queue": the SMTP queue. A message is stored once (its envelope;
+-- the content is a blob of the mail area), with one entry per recipient.
+-- Delivery agents on every node claim due entries with FOR UPDATE SKIP
+-- LOCKED and a lease (claimed_by, claimed_until); a dead node's claims
+-- expire and are retried.
 
 CREATE TABLE queue_messages (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     received_at timestamptz NOT NULL DEFAULT now(),
     sender text NOT NULL,
     size bigint NOT NULL,
-    body bytea NOT NULL,
     body_hash bytea NOT NULL,
     body_type text NOT NULL DEFAULT '7bit' CHECK (body_type IN ('7bit', '8bitmime', 'binarymime')),
     smtputf8 boolean NOT NULL DEFAULT false,
@@ -22,11 +22,12 @@ CREATE TABLE queue_messages (
 );
 
 COMMENT ON COLUMN queue_messages.sender IS 'Envelope sender (MAIL FROM); empty for the null reverse-path <>';
-COMMENT ON COLUMN queue_messages.body IS 'The message as accepted, starting with our Received: header';
-COMMENT ON COLUMN queue_messages.body_hash IS 'SHA-256 of body, computed by the node: the key of the body in mail_blobs';
+COMMENT ON COLUMN queue_messages.body_hash IS 'SHA-256 of the message as accepted (starting with our Received: header), computed by the node: its content is in mail_blobs';
 
 -- Queue bodies live minutes: not worth compressing (delivery would pay twice).
-ALTER TABLE queue_messages ALTER COLUMN body SET STORAGE EXTERNAL;
+ALTER TABLE queue_messages
+    ADD CONSTRAINT queue_messages_body_hash_fkey FOREIGN KEY (body_hash) REFERENCES mail_blobs (hash);
+CREATE INDEX queue_messages_body_hash_idx ON queue_messages (body_hash);
 
 CREATE TABLE queue_entries (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

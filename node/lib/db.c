@@ -378,7 +378,7 @@ static PGresult *collect(struct db_conn *conn, int64_t deadline, const char **er
 PGresult *db_conn_query(struct db_conn *conn, const char *sql, int nparams,
 			const char *const *params, int64_t deadline, const char **error_r)
 {
-	const struct db_stmt stmt = {sql, nparams, params, NULL, NULL};
+	const struct db_stmt stmt = {.sql = sql, .nparams = nparams, .params = params};
 	return db_conn_run(conn, &stmt, deadline, error_r);
 }
 
@@ -387,7 +387,7 @@ PGresult *db_conn_run(struct db_conn *conn, const struct db_stmt *stmt, int64_t 
 {
 	atomic_fetch_add(&stat_queries, 1);
 	if (!PQsendQueryParams(conn->pg, stmt->sql, stmt->nparams, NULL, stmt->params,
-			       stmt->lengths, stmt->formats, 0)) {
+			       stmt->lengths, stmt->formats, stmt->binary_results ? 1 : 0)) {
 		conn->failed = true;
 		*error_r = pg_error(conn->pg, "database: ");
 		return NULL;
@@ -432,7 +432,8 @@ int db_conn_pipeline(struct db_conn *conn, const struct db_stmt *stmts, unsigned
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (!PQsendQueryParams(pg, stmts[i].sql, stmts[i].nparams, NULL, stmts[i].params,
-				       stmts[i].lengths, stmts[i].formats, 0)) {
+				       stmts[i].lengths, stmts[i].formats,
+				       stmts[i].binary_results ? 1 : 0)) {
 			conn->failed = true;
 			*error_r = pg_error(pg, "database: ");
 			return -1;
@@ -498,7 +499,7 @@ PGresult *db_query_stmt(const struct db_stmt *stmt, int64_t deadline, const char
 PGresult *db_query(const char *sql, int nparams, const char *const *params, int64_t deadline,
 		   const char **error_r)
 {
-	const struct db_stmt stmt = {sql, nparams, params, NULL, NULL};
+	const struct db_stmt stmt = {.sql = sql, .nparams = nparams, .params = params};
 	return db_query_stmt(&stmt, deadline, error_r);
 }
 

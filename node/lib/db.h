@@ -30,6 +30,9 @@ struct db_stmt {
 	 * params[i] as binary (bytea) of lengths[i] octets. */
 	const int *lengths;
 	const int *formats;
+	/* Results in binary: bytea comes as its octets, text as itself, other
+	 * types in their binary form (select them ::text to read them). */
+	bool binary_results;
 };
 
 /* Appends a PostgreSQL array literal of items (NULL items are SQL NULL)

@@ -28,19 +28,25 @@ void strbuf_append(struct strbuf *sb, const void *data, size_t len)
 	sb->data[sb->len] = '\0';
 }
 
+void strbuf_vappendf(struct strbuf *sb, const char *fmt, va_list args)
+{
+	va_list copy;
+	va_copy(copy, args);
+	int need = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
+	if (need < 0)
+		abort();
+	reserve(sb, (size_t)need);
+	vsnprintf(sb->data + sb->len, (size_t)need + 1, fmt, args);
+	sb->len += (size_t)need;
+}
+
 void strbuf_appendf(struct strbuf *sb, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int need = vsnprintf(NULL, 0, fmt, ap);
+	strbuf_vappendf(sb, fmt, ap);
 	va_end(ap);
-	if (need < 0)
-		abort();
-	reserve(sb, (size_t)need);
-	va_start(ap, fmt);
-	vsnprintf(sb->data + sb->len, (size_t)need + 1, fmt, ap);
-	va_end(ap);
-	sb->len += (size_t)need;
 }
 
 void strbuf_reset(struct strbuf *sb)

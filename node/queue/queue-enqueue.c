@@ -11,11 +11,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* The blob's row is checked by the foreign key of queue_messages at the
+ * end of the statement, so it is there whether this statement inserted
+ * it or found it. strip(): positions are never used (SEARCH asks for
+ * words, not phrases) and they would double the index. */
 static const char enqueue_sql[] =
-    "WITH m AS ("
-    " INSERT INTO queue_messages (sender, size, body, body_type, smtputf8, dsn_envid, dsn_ret,"
+    "WITH b AS ("
+    " INSERT INTO mail_blobs (hash, size, content, structure, sent_date, header_fields,"
+    "  body_tsv)"
+    " VALUES ($17, $2, $3, $18, $19, $20::text[], strip(to_tsvector('tegu', $21)))"
+    " ON CONFLICT (hash) DO NOTHING),"
+    " m AS ("
+    " INSERT INTO queue_messages (sender, size, body_type, smtputf8, dsn_envid, dsn_ret,"
     "  client_address, helo, auth_user, received_by, session_id, body_hash)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $17) RETURNING id)"
+    " VALUES ($1, $2, $4, $5, $6, $7, $8, $9, $10, $11, $12, $17) RETURNING id)"
     " INSERT INTO queue_entries (message_id, recipient, transport, dsn_notify, dsn_orcpt)"
     " SELECT m.id, r.recipient, r.transport, r.notify, r.orcpt"
     " FROM m, unnest($13::text[], $14::text[], $15::text[], $16::text[])"
@@ -46,6 +55,8 @@ int queue_enqueue(const struct queue_message *m, int64_t deadline, int64_t *id_r
 		column[i] = m->recipients[i].dsn_orcpt;
 	db_text_array(&orcpt, column, m->recipient_count);
 	free(column);
+	struct strbuf fields = {0};
+	db_text_array(&fields, m->header_fields, m->header_field_count);
 
 	/* The content's key in mail_blobs, hashed here once rather than by
 	 * PostgreSQL at every delivery. */
@@ -71,15 +82,21 @@ int queue_enqueue(const struct queue_message *m, int64_t deadline, int64_t *id_r
 	    notify.data,
 	    orcpt.data,
 	    (const char *)hash,
+	    (const char *)m->structure,
+	    m->sent_date,
+	    fields.data,
+	    m->text != NULL ? m->text : "",
 	};
 	enum { NPARAMS = sizeof(params) / sizeof(params[0]) };
-	_Static_assert(NPARAMS == 17, "enqueue_sql takes $1 to $17");
+	_Static_assert(NPARAMS == 21, "enqueue_sql takes $1 to $21");
 	int lengths[NPARAMS] = {0};
 	int formats[NPARAMS] = {0};
 	lengths[2] = (int)m->size; /* Review: messages are bounded far below INT_MAX */
 	formats[2] = 1;		   /* the body goes as binary bytea, no escaping */
 	lengths[16] = SHA256_DIGEST_LENGTH;
 	formats[16] = 1;
+	lengths[17] = (int)m->structure_len;
+	formats[17] = 1;
 	const struct db_stmt stmt = {.sql = enqueue_sql,
 				     .nparams = NPARAMS,
 				     .params = params,
@@ -98,5 +115,6 @@ int queue_enqueue(const struct queue_message *m, int64_t deadline, int64_t *id_r
 	strbuf_free(&transport);
 	strbuf_free(&notify);
 	strbuf_free(&orcpt);
+	strbuf_free(&fields);
 	return ret;
 }

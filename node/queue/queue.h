@@ -30,10 +30,19 @@ struct queue_message {
 	const char *session_id;
 	const struct queue_recipient *recipients;
 	unsigned recipient_count;
+	/* What the store keeps beside the content, from mail_index_build()
+	 * (the caller builds it: the queue does not parse mail). */
+	const void *structure;
+	size_t structure_len;
+	const char *const *header_fields;
+	unsigned header_field_count;
+	const char *text;      /* for the full-text index */
+	const char *sent_date; /* or NULL */
 };
 
-/* Stores the message and one entry per recipient in one transaction (one
- * statement), then announces channel "queue" (db_notify_after_commit) to
+/* Stores the content as a blob of the mail area (once per SHA-256: a
+ * blob already there is kept), the message and one entry per recipient in
+ * one transaction (one statement), then announces channel "queue" (db_notify_after_commit) to
  * wake the delivery agents of every node. Returns 0 with *id_r once
  * committed, or -1 with *error_r when the commit did not happen (the
  * session answers 451 4.3.0; nothing is left behind). */

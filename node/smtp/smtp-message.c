@@ -8,6 +8,8 @@
 #include "lib/conn.h"
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/offload.h"
+#include "mail/mail-index.h"
 #include "smtp/smtp-data.h"
 
 #include <stdio.h>
@@ -16,6 +18,9 @@
 
 #define SMTP_QUEUE_TIMEOUT_MS 30000
 #define SMTP_READ_CHUNK	      (64 * 1024) /* octets buffered per DATA read */
+/* Messages from this size on are indexed on the offload pool, so that
+ * parsing them does not hold up the other sessions of the worker. */
+#define SMTP_OFFLOAD_INDEX_SIZE (256 * 1024)
 
 /* RFC 3848 protocol names for the "with" clause. */
 static const char *with_protocol(const struct smtp_session *s)
@@ -44,9 +49,41 @@ static void append_received(struct smtp_session *s, struct strbuf *out)
 	strbuf_appendf(out, "; %s\r\n", date);
 }
 
+struct index_job {
+	struct arena *arena;
+	const struct strbuf *message;
+	struct mail_index index;
+	int ret;
+	const char *error;
+};
+
+static void index_job_run(void *arg)
+{
+	struct index_job *job = arg;
+	job->ret = mail_index_build(job->arena, job->message->data, job->message->len, &job->index,
+				    &job->error);
+}
+
 /* Commits the message to the queue and answers. */
 static void accept_message(struct smtp_session *s, struct strbuf *message, bool eight_bit)
 {
+	struct index_job job = {.arena = arena_create(16 * 1024), .message = message};
+	if (message->len >= SMTP_OFFLOAD_INDEX_SIZE)
+		offload_run(index_job_run, &job);
+	else
+		index_job_run(&job);
+	if (job.ret < 0) {
+		/* Only the parser's size limit fails it, far above any SIZE. */
+		log_warn("event=smtp_index_failed session=%s error=\"%s\"", s->id, job.error);
+		smtp_reply(s, 552, "5.3.4", "Message too big for system");
+		arena_destroy(&job.arena);
+		smtp_transaction_reset(s);
+		return;
+	}
+	if (job.index.problem != NULL)
+		log_info("event=smtp_index_limited session=%s problem=\"%s\"", s->id,
+			 job.index.problem);
+
 	const char *body_type =
 	    s->mail.body == SMTP_BODY_8BITMIME || eight_bit ? "8bitmime" : "7bit";
 	const char *ret = s->mail.ret == SMTP_RET_FULL	 ? "full"
@@ -67,6 +104,12 @@ static void accept_message(struct smtp_session *s, struct strbuf *message, bool 
 	    .session_id = s->id,
 	    .recipients = s->recipients,
 	    .recipient_count = s->recipient_count,
+	    .structure = job.index.structure,
+	    .structure_len = job.index.structure_len,
+	    .header_fields = job.index.header_fields,
+	    .header_field_count = job.index.header_field_count,
+	    .text = job.index.text,
+	    .sent_date = job.index.sent_date,
 	};
 	int64_t id;
 	const char *error;
@@ -81,6 +124,7 @@ static void accept_message(struct smtp_session *s, struct strbuf *message, bool 
 			 message->len);
 		smtp_reply(s, 250, "2.0.0", "Ok: queued as %lld", (long long)id);
 	}
+	arena_destroy(&job.arena);
 	smtp_transaction_reset(s);
 }
 

@@ -21,11 +21,6 @@ static const char ensure_folders_sql[] =
     " ORDER BY u.id"
     " ON CONFLICT (user_id, name) DO NOTHING";
 
-static const char store_blob_sql[] =
-    "INSERT INTO mail_blobs (hash, size, content)"
-    " SELECT body_hash, size, body FROM queue_messages WHERE id = $1"
-    " ON CONFLICT (hash) DO NOTHING";
-
 static const char lock_inboxes_sql[] =
     "SELECT id FROM mailboxes WHERE user_id = ANY($1::bigint[]) AND name = 'INBOX'"
     " ORDER BY id FOR UPDATE";
@@ -83,24 +78,22 @@ int store_pg_deliver(struct db_conn *conn, int64_t queue_message_id, const int64
 	user_count = (unsigned)fresh;
 
 	const char *by_users[] = {users.data};
-	const char *by_message[] = {message};
 	const char *both[] = {users.data, message};
 	const struct db_stmt stmts[] = {
 	    {.sql = ensure_folders_sql, .nparams = 1, .params = by_users},
-	    {.sql = store_blob_sql, .nparams = 1, .params = by_message},
 	    {.sql = lock_inboxes_sql, .nparams = 1, .params = by_users},
 	    {.sql = append_sql, .nparams = 2, .params = both},
 	};
 	enum { COUNT = sizeof(stmts) / sizeof(stmts[0]) };
 	PGresult *results[COUNT];
 	int ret = db_conn_pipeline(conn, stmts, COUNT, results, deadline, error_r);
-	if (ret == 0 && (unsigned)atoi(PQcmdTuples(results[3])) != user_count) {
+	if (ret == 0 && (unsigned)atoi(PQcmdTuples(results[2])) != user_count) {
 		*error_r = "an INBOX was missing after creating it";
 		ret = -1;
 	}
-	for (int row = 0; ret == 0 && row < PQntuples(results[2]); row++)
+	for (int row = 0; ret == 0 && row < PQntuples(results[1]); row++)
 		strbuf_appendf(changed, "%s%s", changed->len ? "," : "",
-			       PQgetvalue(results[2], row, 0));
+			       PQgetvalue(results[1], row, 0));
 	for (unsigned i = 0; i < COUNT; i++)
 		PQclear(results[i]);
 	strbuf_free(&users);

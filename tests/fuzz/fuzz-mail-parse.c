@@ -23,6 +23,7 @@
 #include "lib/arena.h"
 #include "lib/strbuf.h"
 #include "mail/mail-mime.h"
+#include "mail/mail-structure-cache.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -221,6 +222,20 @@ static void fuzz_parse(const char *buf, size_t len, const struct mail_mime_limit
 	memset(copy, 'Z', len);
 	free(copy);
 	fuzz_dump_all(&again, st);
+	fuzz_check(sb.len == again.len && memcmp(sb.data, again.data, sb.len) == 0);
+
+	/* The cached form answers exactly as the parse did. */
+	size_t packed_len;
+	const void *packed = mail_structure_cache_pack(arena, st, &packed_len);
+	struct mail_structure *unpacked;
+	fuzz_check(mail_structure_cache_unpack(arena, packed, packed_len, &unpacked, &error) == 0);
+	fuzz_check(unpacked->part_count == st->part_count && unpacked->vsize == st->vsize &&
+		   unpacked->problems == st->problems);
+	unsigned unpacked_count = 0;
+	fuzz_check_part(unpacked->root, 0, len, &unpacked_count);
+	fuzz_check(unpacked_count == count);
+	strbuf_reset(&again);
+	fuzz_dump_all(&again, unpacked);
 	fuzz_check(sb.len == again.len && memcmp(sb.data, again.data, sb.len) == 0);
 
 	strbuf_free(&sb);

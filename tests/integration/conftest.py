@@ -161,7 +161,8 @@ class PgCluster:
         if IS_ROOT:
             shutil.chown(self.base, PG_OS_USER, PG_OS_USER)
         self._pg("initdb", "-D", self.datadir, "-U", "postgres", "-A", "trust",
-                 "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions")
+                 "-E", "UTF8", "--locale=C", "--lc-ctype=C.UTF-8", "--no-sync",
+                 "--no-instructions")
         with open(os.path.join(self.datadir, "postgresql.conf"), "a") as f:
             f.write("\n# Added by tests/integration/conftest.py\n"
                     "listen_addresses = '127.0.0.1'\n"
@@ -483,10 +484,11 @@ class Node:
         wanted = dict(listen) if isinstance(listen, dict) else {n: None for n in listen}
         # Every listener the node would open gets a free loopback port, so
         # no test node ever binds a default port such as 25 on all addresses.
-        for always in ("http", "smtp", "submission"):
+        for always in ("http", "smtp", "submission", "imap"):
             wanted.setdefault(always, None)
-        if "https" in wanted:  # a certificate is configured: SMTPS starts too
+        if "https" in wanted:  # a certificate is configured: SMTPS and IMAPS start too
             wanted.setdefault("smtps", None)
+            wanted.setdefault("imaps", None)
         for lname, address in wanted.items():
             if lname not in LISTENER_NAMES:
                 raise ValueError(f"unknown listener {lname!r}")

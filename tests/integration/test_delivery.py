@@ -116,9 +116,11 @@ def test_dead_nodes_claim_expires_and_is_delivered_once(node_factory, db, query)
     # A message another node accepted and claimed, then died with it:
     # the claim has a few seconds left.
     body = "convert_to('Subject: orphan\r\n\r\nhi\r\n', 'UTF8')"
-    query(db, "WITH m AS (INSERT INTO queue_messages"
-              " (sender, size, body, body_hash, received_by, session_id)"
-              f" VALUES ('x@remote.test', 20, {body}, sha256({body}),"
+    query(db, "WITH b AS (INSERT INTO mail_blobs (hash, size, content)"
+              f" VALUES (sha256({body}), 20, {body})),"
+              " m AS (INSERT INTO queue_messages"
+              " (sender, size, body_hash, received_by, session_id)"
+              f" VALUES ('x@remote.test', 20, sha256({body}),"
               " 'dead', 'dead1') RETURNING id)"
               " INSERT INTO queue_entries (message_id, recipient, claimed_by, claimed_until)"
               " SELECT id, %s, 'dead/1', now() + interval '3 seconds' FROM m", (USERS[0],))

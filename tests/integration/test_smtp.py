@@ -316,8 +316,9 @@ MESSAGE_COLUMNS = ("id", "sender", "size", "body", "body_type", "smtputf8", "dsn
 
 def queued_message(dsn, message_id):
     """The queue_messages row the server committed, as a dict."""
-    rows = run_query(dsn, f"SELECT {', '.join(MESSAGE_COLUMNS)} FROM test_journal_messages"
-                     " WHERE id = %s", (message_id,))
+    columns = ", ".join("b.content" if c == "body" else f"j.{c}" for c in MESSAGE_COLUMNS)
+    rows = run_query(dsn, f"SELECT {columns} FROM test_journal_messages j"
+                     " JOIN mail_blobs b ON b.hash = j.body_hash WHERE j.id = %s", (message_id,))
     assert len(rows) == 1, f"no queue_messages row {message_id} was committed"
     row = dict(zip(MESSAGE_COLUMNS, rows[0]))
     row["body"] = bytes(row["body"])

@@ -1,0 +1,67 @@
+/* See mail-index.h: the parser, the structure cache and the text
+ * extraction, run once per message. */
+#include "mail/mail-index.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/arena.h"
+#include "lib/strbuf.h"
+#include "mail/mail-header.h"
+#include "mail/mail-mime.h"
+#include "mail/mail-structure-cache.h"
+#include "mail/mail-text.h"
+
+/* The length of s[0..len) cut to at most max octets without splitting a
+ * UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
+static const char *sent_date(struct arena *arena, const struct mail_structure *st)
+{
+	const struct mail_envelope *env = st->envelope;
+	long long when;
+	int zone;
+
+	if (env == NULL || env->date == NULL ||
+	    mail_text_parse_date(env->date, strlen(env->date), &when, &zone) < 0)
+		return NULL;
+	time_t t = (time_t)when;
+	struct tm tm;
+	if ((long long)t != when || gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1 ||
+	    tm.tm_year + 1900 > 9999)
+		return NULL;
+	return arena_printf(arena, "%04d-%02d-%02d %02d:%02d:%02d+00", tm.tm_year + 1900,
+			    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+int mail_index_build(struct arena *arena, const char *data, size_t size, struct mail_index *index_r,
+		     const char **error_r)
+{
+	struct mail_structure *st;
+
+	memset(index_r, 0, sizeof(*index_r));
+	if (mail_structure_parse(arena, data, size, NULL, &st, error_r) < 0)
+		return -1;
+	index_r->structure = mail_structure_cache_pack(arena, st, &index_r->structure_len);
+	const char **fields;
+	index_r->header_field_count = mail_text_header_fields(arena, st, data, &fields);
+	index_r->header_fields = fields;
+
+	struct strbuf text = {0};
+	mail_text_body(&text, st, data);
+	index_r->text = arena_strndup(arena, text.data != NULL ? text.data : "",
+				      utf8_cut(text.data, text.len, MAIL_INDEX_MAX_TEXT));
+	strbuf_free(&text);
+
+	index_r->sent_date = sent_date(arena, st);
+	index_r->problem = st->problem;
+	return 0;
+}
