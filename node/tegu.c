@@ -4,6 +4,7 @@
 #include "delivery/delivery.h"
 #include "http/http-server.h"
 #include "http/http-status.h"
+#include "imap/imap-server.h"
 #include "lib/cluster.h"
 #include "lib/config.h"
 #include "lib/conn.h"
@@ -34,6 +35,8 @@ struct node {
 	unsigned listener_count;
 	SSL_CTX *tls;
 	struct smtp_server smtp[3];
+	struct imap_server imap[2];
+	bool imap_on;
 	struct db_pool *pools[MAX_WORKERS];
 };
 
@@ -145,6 +148,26 @@ static int plan_listeners(struct node *node)
 				 smtp[i].kind == SMTP_LISTENER_SMTPS ? node->tls : NULL) < 0)
 			return -1;
 	}
+
+	/* The built-in IMAP server runs unless mail goes to an LMTP server
+	 * instead (manual 6.2.1.8). */
+	node->imap_on = !settings_get_bool(node->settings, "lmtpEnabled");
+	for (unsigned i = 0; node->imap_on && i < 2; i++) {
+		bool implicit = i == 1;
+		node->imap[i] = (struct imap_server){
+		    .implicit_tls = implicit,
+		    .tls = node->tls,
+		    .settings = node->settings,
+		    .host_name = node->host,
+		};
+		if (implicit && node->tls == NULL)
+			continue;
+		if (add_listener(node, implicit ? CONFIG_LISTEN_IMAPS : CONFIG_LISTEN_IMAP,
+				 "imapListenIp", implicit ? "imapsPort" : "imapPort",
+				 imap_server_session, &node->imap[i],
+				 implicit ? node->tls : NULL) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -163,6 +186,8 @@ static int worker_setup(unsigned index, void *arg)
 		}
 	}
 	delivery_local_start(node->claimer, node->settings);
+	if (node->imap_on)
+		imap_server_worker_start();
 	if (index == 0) {
 		struct cluster_identity identity = {
 		    .name = node->config->node_name,

@@ -105,6 +105,26 @@ static bool equal_constant_time(const char *a, const char *b)
 	return diff == 0;
 }
 
+/* A user by one of their addresses; read_user() takes the row. */
+static const char user_by_login_sql[] =
+    "SELECT u.id, u.address, COALESCE(u.quota_mb, m.default_quota_mb), u.enabled, u.password_hash"
+    " FROM directory_addresses d"
+    " JOIN users u ON u.id = d.ref_id"
+    " JOIN domains m ON m.name = u.domain"
+    " WHERE d.address = $1 AND d.kind IN ('user', 'alternative')";
+
+static bool read_user(PGresult *res, struct directory_user *user_r)
+{
+	if ((size_t)PQgetlength(res, 0, 1) >= sizeof(user_r->address))
+		return false;
+	memset(user_r, 0, sizeof(*user_r));
+	user_r->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	memcpy(user_r->address, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1) + 1);
+	user_r->quota_mb = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	user_r->enabled = true;
+	return true;
+}
+
 /* On an offload thread. crypt_data holds the password's derived state:
  * it is heap-allocated (32 KiB) and wiped before it is freed. */
 static void auth_job_run(void *arg)
@@ -128,13 +148,7 @@ int directory_authenticate(const char *login, const char *password, int64_t dead
 	PGresult *res = NULL;
 	if (address_key(login, key) == 0) {
 		const char *params[] = {key};
-		res = db_query("SELECT u.id, u.address, COALESCE(u.quota_mb, m.default_quota_mb),"
-			       " u.enabled, u.password_hash"
-			       " FROM directory_addresses d"
-			       " JOIN users u ON u.id = d.ref_id"
-			       " JOIN domains m ON m.name = u.domain"
-			       " WHERE d.address = $1 AND d.kind IN ('user', 'alternative')",
-			       1, params, deadline, error_r);
+		res = db_query(user_by_login_sql, 1, params, deadline, error_r);
 		if (res == NULL)
 			return -1;
 	}
@@ -147,14 +161,8 @@ int directory_authenticate(const char *login, const char *password, int64_t dead
 	offload_run(auth_job_run, &job);
 	bool enabled = found && strcmp(PQgetvalue(res, 0, 3), "t") == 0;
 	int ret = 1;
-	if (job.match && enabled && (size_t)PQgetlength(res, 0, 1) < sizeof(user_r->address)) {
-		memset(user_r, 0, sizeof(*user_r));
-		user_r->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		memcpy(user_r->address, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1) + 1);
-		user_r->quota_mb = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-		user_r->enabled = true;
+	if (job.match && enabled && read_user(res, user_r))
 		ret = 0;
-	}
 	PQclear(res);
 	return ret;
 }
@@ -251,6 +259,52 @@ int directory_expand(const char *address, struct arena *arena, int64_t deadline,
 			expansion_r->external[expansion_r->external_count++] =
 			    arena_strdup(arena, PQgetvalue(res, (int)row, 2));
 	}
+	PQclear(res);
+	return 0;
+}
+
+int directory_find_user(const char *login, int64_t deadline, struct directory_user *user_r,
+			const char **error_r)
+{
+	char key[DIRECTORY_MAX_ADDRESS];
+	if (address_key(login, key) < 0)
+		return 1;
+	const char *params[] = {key};
+	PGresult *res = db_query(user_by_login_sql, 1, params, deadline, error_r);
+	if (res == NULL)
+		return -1;
+	int ret = 1;
+	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 3), "t") == 0 &&
+	    read_user(res, user_r))
+		ret = 0;
+	PQclear(res);
+	return ret;
+}
+
+/* The groups a user belongs to: those naming the user, the groups those
+ * are members of, and their parents (a child's members belong to the
+ * parent too), followed to the top; UNION ends cycles. */
+static const char master_sql[] =
+    "WITH RECURSIVE g(id) AS ("
+    " SELECT group_id FROM group_members WHERE user_id = $1"
+    " UNION"
+    " SELECT up.id FROM g JOIN ("
+    "  SELECT group_id AS id, member_group_id AS child FROM group_members"
+    "  WHERE member_group_id IS NOT NULL"
+    "  UNION ALL SELECT parent_id, id FROM groups WHERE parent_id IS NOT NULL) up"
+    " ON up.child = g.id)"
+    " SELECT EXISTS (SELECT 1 FROM groups WHERE master AND id IN (SELECT id FROM g))";
+
+int directory_user_is_master(int64_t user_id, int64_t deadline, bool *is_master_r,
+			     const char **error_r)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, user_id);
+	const char *params[] = {id};
+	PGresult *res = db_query(master_sql, 1, params, deadline, error_r);
+	if (res == NULL)
+		return -1;
+	*is_master_r = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
 	return 0;
 }

@@ -23,7 +23,7 @@ struct arena;
 struct directory_user {
 	int64_t id;
 	char address[DIRECTORY_MAX_ADDRESS]; /* primary address */
-	int64_t quota_mb;                    /* effective: the user's, else the domain default; 0 = none */
+	int64_t quota_mb; /* effective: the user's, else the domain default; 0 = none */
 	bool enabled;
 };
 
@@ -45,10 +45,21 @@ int directory_classify_recipient(const char *address, int64_t deadline,
 int directory_authenticate(const char *login, const char *password, int64_t deadline,
 			   struct directory_user *user_r, const char **error_r);
 
+/* The enabled user with this login (an address, primary or alternative),
+ * without a password: for a master user's login as another user.
+ * Returns 0, 1 when there is no such enabled user, or -1. */
+int directory_find_user(const char *login, int64_t deadline, struct directory_user *user_r,
+			const char **error_r);
+
+/* Whether the user is in a master-users group (a group with the master
+ * flag), directly or through nested groups (manual 6.2.1.22, 6.2.4). */
+int directory_user_is_master(int64_t user_id, int64_t deadline, bool *is_master_r,
+			     const char **error_r);
+
 /* Whether address is one of the user's own addresses (primary or
  * alternative): the envelope sender an authenticated user may use. */
-int directory_user_has_address(int64_t user_id, const char *address, int64_t deadline,
-			       bool *has_r, const char **error_r);
+int directory_user_has_address(int64_t user_id, const char *address, int64_t deadline, bool *has_r,
+			       const char **error_r);
 
 /* What one recipient address delivers to: local users (each once) and
  * external addresses (each once), through aliases and nested groups

@@ -431,6 +431,17 @@ const struct setting_def settings_table[] = {
 	.help_en = "Log the start and end of IMAP and SMTP sessions.",
     },
     {
+	.name = "imapPlaintextAuth",
+	.type = SETTING_BOOL,
+	.default_value = "false",
+	.label = "Allow IMAP passwords without TLS",
+	.manual = "",
+	.help_ru = "Разрешить вход IMAP (LOGIN, AUTHENTICATE PLAIN) без TLS. Только для "
+		   "доверенных сетей.",
+	.help_en = "Allow IMAP logins (LOGIN, AUTHENTICATE PLAIN) without TLS. For trusted "
+		   "networks only.",
+    },
+    {
 	.name = "queueBatchSize",
 	.type = SETTING_INT,
 	.default_value = "100",

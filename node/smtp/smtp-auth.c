@@ -3,6 +3,7 @@
  * from memory as soon as they are checked and never logged. */
 #include "smtp/smtp-session.h"
 
+#include "lib/base64.h"
 #include "lib/conn.h"
 #include "lib/log.h"
 #include "lib/loop.h"
@@ -14,25 +15,6 @@
 
 #define SMTP_AUTH_TIMEOUT_MS 30000
 #define SMTP_AUTH_MAX	     512
-
-/* Strict base64 decoding into out (size >= 3/4 of the input + 1); returns
- * the decoded length or -1. The result is NUL-terminated. */
-static int base64_decode(const char *in, unsigned char *out, size_t size)
-{
-	size_t len = strlen(in);
-	if (len % 4 != 0 || len / 4 * 3 + 1 > size)
-		return -1;
-	int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)len);
-	if (n < 0)
-		return -1;
-	/* EVP_DecodeBlock counts the padding as zero octets. */
-	if (len > 0 && in[len - 1] == '=')
-		n--;
-	if (len > 1 && in[len - 2] == '=')
-		n--;
-	out[n] = '\0';
-	return n;
-}
 
 /* Sends a 334 challenge and reads the client's answer into buf.
  * Returns 0, or -1 when the session ended or the client cancelled (then
@@ -85,7 +67,8 @@ static void auth_plain(struct smtp_session *s, const char *initial)
 			return;
 		initial = line;
 	}
-	int n = strcmp(initial, "=") == 0 ? 0 : base64_decode(initial, decoded, sizeof(decoded));
+	int n =
+	    strcmp(initial, "=") == 0 ? 0 : base64_decode_strict(initial, decoded, sizeof(decoded));
 	/* authzid NUL authcid NUL passwd */
 	const char *authzid = (const char *)decoded;
 	const char *authcid = n > 0 ? memchr(decoded, '\0', (size_t)n) : NULL;
@@ -113,14 +96,14 @@ static void auth_login(struct smtp_session *s, const char *initial)
 			return;
 		initial = line;
 	}
-	if (base64_decode(initial, user, sizeof(user)) <= 0) {
+	if (base64_decode_strict(initial, user, sizeof(user)) <= 0) {
 		smtp_reply(s, 501, "5.5.2", "Malformed AUTH LOGIN response");
 		smtp_count_error(s);
 		return;
 	}
 	if (challenge(s, "UGFzc3dvcmQ6", line, sizeof(line)) < 0) /* "Password:" */
 		return;
-	if (base64_decode(line, password, sizeof(password)) < 0) {
+	if (base64_decode_strict(line, password, sizeof(password)) < 0) {
 		smtp_reply(s, 501, "5.5.2", "Malformed AUTH LOGIN response");
 		smtp_count_error(s);
 	} else {

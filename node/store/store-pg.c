@@ -4,22 +4,13 @@
  * and the row lock makes UIDs strictly increasing per mailbox whichever
  * node delivers. */
 #include "store/store.h"
+#include "store/store-internal.h"
 
 #include "lib/db.h"
 #include "lib/strbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-
-static const char ensure_folders_sql[] =
-    "INSERT INTO mailboxes (user_id, name, special_use)"
-    " SELECT u.id, f.name, f.special_use FROM users u JOIN domains d ON d.name = u.domain,"
-    "  LATERAL (VALUES ('INBOX', NULL), (d.archive_folder, '\\Archive'),"
-    "   (d.drafts_folder, '\\Drafts'), (d.junk_folder, '\\Junk'),"
-    "   (d.sent_folder, '\\Sent'), (d.trash_folder, '\\Trash')) AS f(name, special_use)"
-    " WHERE u.id = ANY($1::bigint[])"
-    " ORDER BY u.id"
-    " ON CONFLICT (user_id, name) DO NOTHING";
 
 static const char lock_inboxes_sql[] =
     "SELECT id FROM mailboxes WHERE user_id = ANY($1::bigint[]) AND name = 'INBOX'"
@@ -80,7 +71,7 @@ int store_pg_deliver(struct db_conn *conn, int64_t queue_message_id, const int64
 	const char *by_users[] = {users.data};
 	const char *both[] = {users.data, message};
 	const struct db_stmt stmts[] = {
-	    {.sql = ensure_folders_sql, .nparams = 1, .params = by_users},
+	    {.sql = store_ensure_folders_sql, .nparams = 1, .params = by_users},
 	    {.sql = lock_inboxes_sql, .nparams = 1, .params = by_users},
 	    {.sql = append_sql, .nparams = 2, .params = both},
 	};

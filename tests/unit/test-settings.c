@@ -132,6 +132,7 @@ static void test_table_rows(void **state)
 	    {"smtpListsEnabled", SETTING_BOOL, "true"},
 	    {"dnsblEnabled", SETTING_BOOL, "true"},
 	    {"logSessions", SETTING_BOOL, "false"},
+	    {"imapPlaintextAuth", SETTING_BOOL, "false"},
 	    {"queueBatchSize", SETTING_INT, "100"},
 	    {"queueLeaseSeconds", SETTING_INT, "300"},
 	    {"httpPort", SETTING_INT, "8888"},

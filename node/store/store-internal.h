@@ -1,0 +1,11 @@
+/* Shared between the files of the PostgreSQL store, not for other
+ * folders. */
+#ifndef TEGU_STORE_INTERNAL_H
+#define TEGU_STORE_INTERNAL_H
+
+/* Creates INBOX and the special folders of each user's domain that are
+ * missing; $1 is a bigint[] of user ids (sorted, so that concurrent
+ * callers lock in the same order). */
+extern const char store_ensure_folders_sql[];
+
+#endif

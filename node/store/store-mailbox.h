@@ -1,0 +1,122 @@
+/* Mailboxes and the messages in them, as IMAP works on them: the
+ * PostgreSQL store of schema/mail.sql. Names are UTF-8 with "/" as the
+ * hierarchy separator; the inbox is "INBOX". Every change that commits
+ * is announced on channel "mailbox" with the mailbox id as payload
+ * (db_notify_after_commit), so sessions on every node see it.
+ *
+ * Return convention: 0 ok, -1 with *error_r when the database failed, and
+ * 1 for the "no such thing" / "already there" answers named per function.
+ * Strings and arrays returned live in the arena given.
+ */
+#ifndef TEGU_STORE_MAILBOX_H
+#define TEGU_STORE_MAILBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct arena;
+
+struct store_mailbox {
+	int64_t id;
+	const char *name;
+	const char *special_use; /* "\Sent", ... or NULL */
+	bool subscribed;
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
+};
+
+/* Creates INBOX and the special folders of the user's domain if missing. */
+int store_mailbox_ensure_defaults(int64_t user_id, int64_t deadline, const char **error_r);
+/* All mailboxes of the user, by name. */
+int store_mailbox_list(int64_t user_id, struct arena *arena, struct store_mailbox **list_r,
+		       unsigned *count_r, int64_t deadline, const char **error_r);
+/* 1: no such mailbox. */
+int store_mailbox_find(int64_t user_id, const char *name, struct arena *arena,
+		       struct store_mailbox *mailbox_r, int64_t deadline, const char **error_r);
+/* By id. 1: no such mailbox (it was deleted). */
+int store_mailbox_get(int64_t mailbox_id, struct arena *arena, struct store_mailbox *mailbox_r,
+		      int64_t deadline, const char **error_r);
+/* 1: a mailbox of that name exists. */
+int store_mailbox_create(int64_t user_id, const char *name, int64_t deadline, const char **error_r);
+/* Deletes the mailbox and its messages (its children stay). 1: none. */
+int store_mailbox_delete(int64_t user_id, const char *name, int64_t deadline, const char **error_r);
+/* Renames the mailbox and its children ("a" -> "b" renames "a/x" to
+ * "b/x"). INBOX is special (RFC 9051 6.3.6): its messages move to a new
+ * mailbox of the new name and INBOX stays, empty. 1: no such mailbox, 2:
+ * the new name exists. */
+int store_mailbox_rename(int64_t user_id, const char *from, const char *to, int64_t deadline,
+			 const char **error_r);
+/* 1: no such mailbox. */
+int store_mailbox_subscribe(int64_t user_id, const char *name, bool subscribed, int64_t deadline,
+			    const char **error_r);
+
+struct store_mailbox_status {
+	uint32_t messages, unseen, deleted;
+	uint64_t size; /* octets of all messages (STATUS SIZE) */
+};
+int store_mailbox_status(int64_t mailbox_id, struct store_mailbox_status *status_r,
+			 int64_t deadline, const char **error_r);
+
+/* ---- messages ---- */
+
+struct store_message {
+	uint32_t uid;
+	uint64_t modseq;
+	const char **flags; /* system flags as "\Seen", keywords as written */
+	unsigned flag_count;
+	int64_t internaldate; /* seconds since the epoch */
+	int64_t savedate;
+	uint64_t size;
+	const char *email_id;
+	const void *structure; /* packed, or NULL: parse content */
+	size_t structure_len;
+	const char *content; /* only when asked for */
+	size_t content_len;
+};
+
+/* The UIDs of the mailbox, ascending, with its current counters. */
+int store_message_uids(int64_t mailbox_id, struct arena *arena, uint32_t **uids_r,
+		       uint32_t *count_r, struct store_mailbox *counters_r, int64_t deadline,
+		       const char **error_r);
+
+/* The messages whose UIDs are in uids (a PostgreSQL int8multirange
+ * literal, see imap_seqset_write_multirange), ascending. with_content
+ * also loads the message octets. changed_since > 0 keeps only messages
+ * with a greater MODSEQ. */
+int store_message_fetch(int64_t mailbox_id, const char *uids, bool with_content,
+			uint64_t changed_since, struct arena *arena,
+			struct store_message **messages_r, unsigned *count_r, int64_t deadline,
+			const char **error_r);
+
+enum store_flags_op {
+	STORE_FLAGS_SET,
+	STORE_FLAGS_ADD,
+	STORE_FLAGS_REMOVE,
+};
+
+/* Changes the flags of the messages in uids under one new MODSEQ. Only
+ * messages whose flags really change are touched; unchanged_since > 0
+ * (CONDSTORE) leaves alone those with a greater MODSEQ and lists their
+ * UIDs in *failed_r. *changed_r gets the changed messages (uid, modseq,
+ * flags); *modseq_r the MODSEQ this change took (the mailbox's highest
+ * right after it). */
+int store_message_set_flags(int64_t mailbox_id, const char *uids, enum store_flags_op op,
+			    const char *const *flags, unsigned flag_count, uint64_t unchanged_since,
+			    struct arena *arena, struct store_message **changed_r,
+			    unsigned *changed_count_r, uint32_t **failed_r,
+			    unsigned *failed_count_r, uint64_t *modseq_r, int64_t deadline,
+			    const char **error_r);
+
+/* Expunges the messages flagged \Deleted (and in uids, when not NULL),
+ * remembering them for QRESYNC. *expunged_r gets their UIDs ascending. */
+int store_message_expunge(int64_t mailbox_id, const char *uids, struct arena *arena,
+			  uint32_t **expunged_r, unsigned *count_r, int64_t deadline,
+			  const char **error_r);
+
+/* UIDs expunged with a MODSEQ above since, ascending. */
+int store_message_expunged_since(int64_t mailbox_id, uint64_t since, struct arena *arena,
+				 uint32_t **uids_r, unsigned *count_r, int64_t deadline,
+				 const char **error_r);
+
+#endif
