@@ -88,7 +88,8 @@ static int deliver(struct agent *agent, const char *entry_id,
 	    {.sql = "DELETE FROM queue_entries WHERE id = $1 AND claimed_by = $2"
 		    " RETURNING message_id",
 	     .nparams = 2,
-	     .params = entry},
+	     .params = entry,
+	     .prepared = true},
 	};
 	if (db_conn_pipeline(conn, begin, 2, results, deadline, error_r) < 0)
 		goto out;
@@ -112,11 +113,13 @@ static int deliver(struct agent *agent, const char *entry_id,
 	    {.sql = "INSERT INTO queue_entries (message_id, recipient, transport)"
 		    " SELECT $1, unnest($2::text[]), 'remote'",
 	     .nparams = 2,
-	     .params = outside},
+	     .params = outside,
+	     .prepared = true},
 	    {.sql = "DELETE FROM queue_messages q WHERE q.id = $1"
 		    " AND NOT EXISTS (SELECT 1 FROM queue_entries e WHERE e.message_id = q.id)",
 	     .nparams = 1,
-	     .params = message},
+	     .params = message,
+	     .prepared = true},
 	    {.sql = "COMMIT"},
 	};
 	PGresult *done[3];
@@ -210,8 +213,8 @@ static void agent_fiber(void *arg)
 		const char *params[] = {agent->claimer, batch, lease};
 		const char *error;
 		agent->pending = false;
-		PGresult *claimed =
-		    db_query(claim_sql, 3, params, deadline_after_ms(DELIVERY_TIMEOUT_MS), &error);
+		PGresult *claimed = db_query_prepared(
+		    claim_sql, 3, params, deadline_after_ms(DELIVERY_TIMEOUT_MS), &error);
 		if (claimed == NULL) {
 			log_debug("event=delivery_claim_failed error=\"%s\"", error);
 			loop_sleep_ms(1000);

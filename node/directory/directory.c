@@ -66,14 +66,14 @@ int directory_classify_recipient(const char *address, int64_t deadline,
 	 * so accepting the mail would only lose it. */
 	const char *params[] = {key, strrchr(key, '@') + 1};
 	PGresult *res =
-	    db_query("SELECT CASE"
-		     " WHEN EXISTS (SELECT 1 FROM directory_addresses d"
-		     "  LEFT JOIN users u ON d.kind IN ('user', 'alternative')"
-		     "   AND u.id = d.ref_id"
-		     "  WHERE d.address = $1 AND (u.id IS NULL OR u.enabled)) THEN 'local'"
-		     " WHEN EXISTS (SELECT 1 FROM domains WHERE name = $2) THEN 'unknown'"
-		     " ELSE 'remote' END",
-		     2, params, deadline, error_r);
+	    db_query_prepared("SELECT CASE"
+			      " WHEN EXISTS (SELECT 1 FROM directory_addresses d"
+			      "  LEFT JOIN users u ON d.kind IN ('user', 'alternative')"
+			      "   AND u.id = d.ref_id"
+			      "  WHERE d.address = $1 AND (u.id IS NULL OR u.enabled)) THEN 'local'"
+			      " WHEN EXISTS (SELECT 1 FROM domains WHERE name = $2) THEN 'unknown'"
+			      " ELSE 'remote' END",
+			      2, params, deadline, error_r);
 	if (res == NULL)
 		return -1;
 	const char *kind = PQgetvalue(res, 0, 0);
@@ -148,7 +148,7 @@ int directory_authenticate(const char *login, const char *password, int64_t dead
 	PGresult *res = NULL;
 	if (address_key(login, key) == 0) {
 		const char *params[] = {key};
-		res = db_query(user_by_login_sql, 1, params, deadline, error_r);
+		res = db_query_prepared(user_by_login_sql, 1, params, deadline, error_r);
 		if (res == NULL)
 			return -1;
 	}
@@ -245,7 +245,7 @@ int directory_expand(const char *address, struct arena *arena, int64_t deadline,
 	else if (address_key(address, key) < 0)
 		return 0; /* delivers to nobody, like an unknown address */
 	const char *params[] = {key};
-	PGresult *res = db_query(expand_sql, 1, params, deadline, error_r);
+	PGresult *res = db_query_prepared(expand_sql, 1, params, deadline, error_r);
 	if (res == NULL)
 		return -1;
 	unsigned rows = (unsigned)PQntuples(res);
@@ -270,7 +270,7 @@ int directory_find_user(const char *login, int64_t deadline, struct directory_us
 	if (address_key(login, key) < 0)
 		return 1;
 	const char *params[] = {key};
-	PGresult *res = db_query(user_by_login_sql, 1, params, deadline, error_r);
+	PGresult *res = db_query_prepared(user_by_login_sql, 1, params, deadline, error_r);
 	if (res == NULL)
 		return -1;
 	int ret = 1;

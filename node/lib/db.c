@@ -16,6 +16,8 @@
 #define DB_CONNECT_TIMEOUT_MS 5000
 #define DB_BACKOFF_MIN_MS     100
 #define DB_BACKOFF_MAX_MS     5000
+#define DB_MAX_PREPARED	      64
+#define DB_MAX_PIPELINE	      32
 
 enum db_conn_state { DB_DOWN, DB_IDLE, DB_BUSY };
 
@@ -27,6 +29,10 @@ struct db_conn {
 	int64_t retry_at;
 	int backoff_ms;
 	char sqlstate[6];
+	/* The statements prepared on this connection, by their SQL's address;
+	 * statement i is named "t<i>". Forgotten when the connection goes. */
+	const char *prepared[DB_MAX_PREPARED];
+	unsigned prepared_count;
 };
 
 struct db_pool {
@@ -180,6 +186,7 @@ static int conn_open(struct db_conn *conn, int64_t deadline, const char **error_
 	conn->pg = pg;
 	conn->failed = false;
 	conn->backoff_ms = 0;
+	conn->prepared_count = 0;
 	atomic_fetch_add(&stat_reconnects, 1);
 	log_debug("event=db_connected host=%s port=%s", PQhost(pg), PQport(pg));
 	return 0;
@@ -264,8 +271,12 @@ static void classify_failure(struct db_conn *conn, const PGresult *res)
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	snprintf(conn->sqlstate, sizeof(conn->sqlstate), "%s", state ? state : "");
 	atomic_fetch_add(&stat_errors, 1);
+	/* 0A000 includes "cached plan must not change result type": a
+	 * migration changed a table under a prepared statement; a new
+	 * connection prepares it afresh. */
 	if (PQstatus(conn->pg) != CONNECTION_OK || state == NULL || strncmp(state, "08", 2) == 0 ||
-	    strcmp(state, "25006") == 0 || strncmp(state, "57P", 3) == 0)
+	    strcmp(state, "25006") == 0 || strncmp(state, "57P", 3) == 0 ||
+	    strcmp(state, "0A000") == 0)
 		conn->failed = true;
 }
 
@@ -382,12 +393,58 @@ PGresult *db_conn_query(struct db_conn *conn, const char *sql, int nparams,
 	return db_conn_run(conn, &stmt, deadline, error_r);
 }
 
+/* The index of stmt among the connection's prepared statements, preparing
+ * it first if needed (one round trip, once per connection); -1 when it
+ * is not to be prepared or the table is full (then it runs unnamed), -2
+ * with *error_r when preparing failed. Outside pipeline mode only. */
+static int prepare(struct db_conn *conn, const struct db_stmt *stmt, int64_t deadline,
+		   const char **error_r)
+{
+	if (!stmt->prepared)
+		return -1;
+	for (unsigned i = 0; i < conn->prepared_count; i++)
+		if (conn->prepared[i] == stmt->sql)
+			return (int)i;
+	if (conn->prepared_count == DB_MAX_PREPARED)
+		return -1;
+	char name[16];
+	snprintf(name, sizeof(name), "t%u", conn->prepared_count);
+	if (!PQsendPrepare(conn->pg, name, stmt->sql, stmt->nparams, NULL)) {
+		conn->failed = true;
+		*error_r = pg_error(conn->pg, "database: ");
+		return -2;
+	}
+	if (flush_out(conn, deadline, error_r) < 0)
+		return -2;
+	PGresult *res = collect(conn, deadline, error_r);
+	if (res == NULL)
+		return -2;
+	PQclear(res);
+	conn->prepared[conn->prepared_count] = stmt->sql;
+	return (int)conn->prepared_count++;
+}
+
+/* Sends stmt, by name when it is prepared (index >= 0). */
+static int send_stmt(struct db_conn *conn, const struct db_stmt *stmt, int index)
+{
+	int format = stmt->binary_results ? 1 : 0;
+	if (index < 0)
+		return PQsendQueryParams(conn->pg, stmt->sql, stmt->nparams, NULL, stmt->params,
+					 stmt->lengths, stmt->formats, format);
+	char name[16];
+	snprintf(name, sizeof(name), "t%d", index);
+	return PQsendQueryPrepared(conn->pg, name, stmt->nparams, stmt->params, stmt->lengths,
+				   stmt->formats, format);
+}
+
 PGresult *db_conn_run(struct db_conn *conn, const struct db_stmt *stmt, int64_t deadline,
 		      const char **error_r)
 {
 	atomic_fetch_add(&stat_queries, 1);
-	if (!PQsendQueryParams(conn->pg, stmt->sql, stmt->nparams, NULL, stmt->params,
-			       stmt->lengths, stmt->formats, stmt->binary_results ? 1 : 0)) {
+	int index = prepare(conn, stmt, deadline, error_r);
+	if (index == -2)
+		return NULL;
+	if (!send_stmt(conn, stmt, index)) {
 		conn->failed = true;
 		*error_r = pg_error(conn->pg, "database: ");
 		return NULL;
@@ -426,14 +483,18 @@ int db_conn_pipeline(struct db_conn *conn, const struct db_stmt *stmts, unsigned
 	PGconn *pg = conn->pg;
 	memset(results, 0, n * sizeof(*results));
 	atomic_fetch_add(&stat_queries, n);
+	int names[DB_MAX_PIPELINE];
+	if (n > DB_MAX_PIPELINE)
+		abort(); /* pipelines are written in the code, a few statements long */
+	for (unsigned i = 0; i < n; i++)
+		if ((names[i] = prepare(conn, &stmts[i], deadline, error_r)) == -2)
+			return -1;
 	if (!PQenterPipelineMode(pg)) {
 		*error_r = pg_error(pg, "database: ");
 		return -1;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		if (!PQsendQueryParams(pg, stmts[i].sql, stmts[i].nparams, NULL, stmts[i].params,
-				       stmts[i].lengths, stmts[i].formats,
-				       stmts[i].binary_results ? 1 : 0)) {
+		if (!send_stmt(conn, &stmts[i], names[i])) {
 			conn->failed = true;
 			*error_r = pg_error(pg, "database: ");
 			return -1;
@@ -500,6 +561,14 @@ PGresult *db_query(const char *sql, int nparams, const char *const *params, int6
 		   const char **error_r)
 {
 	const struct db_stmt stmt = {.sql = sql, .nparams = nparams, .params = params};
+	return db_query_stmt(&stmt, deadline, error_r);
+}
+
+PGresult *db_query_prepared(const char *sql, int nparams, const char *const *params,
+			    int64_t deadline, const char **error_r)
+{
+	const struct db_stmt stmt = {
+	    .sql = sql, .nparams = nparams, .params = params, .prepared = true};
 	return db_query_stmt(&stmt, deadline, error_r);
 }
 

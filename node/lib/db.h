@@ -33,6 +33,10 @@ struct db_stmt {
 	/* Results in binary: bytea comes as its octets, text as itself, other
 	 * types in their binary form (select them ::text to read them). */
 	bool binary_results;
+	/* Prepared once per connection and then executed by name, which saves
+	 * the server parsing and planning it every time. Only for sql that is
+	 * a constant: the statement is known by the pointer. */
+	bool prepared;
 };
 
 /* Appends a PostgreSQL array literal of items (NULL items are SQL NULL)
@@ -88,6 +92,9 @@ PGresult *db_query_stmt(const struct db_stmt *stmt, int64_t deadline, const char
 /* acquire + query + release. */
 PGresult *db_query(const char *sql, int nparams, const char *const *params, int64_t deadline,
 		   const char **error_r);
+/* The same for a constant sql, prepared (see db_stmt.prepared). */
+PGresult *db_query_prepared(const char *sql, int nparams, const char *const *params,
+			    int64_t deadline, const char **error_r);
 
 /* Pool figures for /metrics, summed over all pools of the process. */
 struct db_stats {

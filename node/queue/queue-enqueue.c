@@ -101,7 +101,8 @@ int queue_enqueue(const struct queue_message *m, int64_t deadline, int64_t *id_r
 				     .nparams = NPARAMS,
 				     .params = params,
 				     .lengths = lengths,
-				     .formats = formats};
+				     .formats = formats,
+				     .prepared = true};
 	int ret = -1;
 	PGresult *res = db_query_stmt(&stmt, deadline, error_r);
 	if (res != NULL) {

@@ -32,12 +32,15 @@ static int claim_users(struct db_conn *conn, const char *message, struct strbuf 
 		       int64_t deadline, const char **error_r)
 {
 	const char *params[] = {message, users->data};
-	PGresult *res = db_conn_query(conn,
-				      "INSERT INTO queue_delivered (message_id, user_id)"
-				      " SELECT $1, u FROM unnest($2::bigint[]) AS u ORDER BY u"
-				      " ON CONFLICT DO NOTHING"
-				      " RETURNING user_id",
-				      2, params, deadline, error_r);
+	const struct db_stmt stmt = {.sql =
+					 "INSERT INTO queue_delivered (message_id, user_id)"
+					 " SELECT $1, u FROM unnest($2::bigint[]) AS u ORDER BY u"
+					 " ON CONFLICT DO NOTHING"
+					 " RETURNING user_id",
+				     .nparams = 2,
+				     .params = params,
+				     .prepared = true};
+	PGresult *res = db_conn_run(conn, &stmt, deadline, error_r);
 	if (res == NULL)
 		return -1;
 	int count = PQntuples(res);
@@ -71,9 +74,9 @@ int store_pg_deliver(struct db_conn *conn, int64_t queue_message_id, const int64
 	const char *by_users[] = {users.data};
 	const char *both[] = {users.data, message};
 	const struct db_stmt stmts[] = {
-	    {.sql = store_ensure_folders_sql, .nparams = 1, .params = by_users},
-	    {.sql = lock_inboxes_sql, .nparams = 1, .params = by_users},
-	    {.sql = append_sql, .nparams = 2, .params = both},
+	    {.sql = store_ensure_folders_sql, .nparams = 1, .params = by_users, .prepared = true},
+	    {.sql = lock_inboxes_sql, .nparams = 1, .params = by_users, .prepared = true},
+	    {.sql = append_sql, .nparams = 2, .params = both, .prepared = true},
 	};
 	enum { COUNT = sizeof(stmts) / sizeof(stmts[0]) };
 	PGresult *results[COUNT];

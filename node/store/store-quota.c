@@ -26,7 +26,7 @@ int store_pg_check_quota(const char *address, uint64_t size, int64_t deadline,
 			 enum store_quota *result_r, const char **error_r)
 {
 	const char *params[] = {address};
-	PGresult *res = db_query(quota_sql, 1, params, deadline, error_r);
+	PGresult *res = db_query_prepared(quota_sql, 1, params, deadline, error_r);
 	if (res == NULL)
 		return -1;
 	*result_r = STORE_QUOTA_OK;
