@@ -1,6 +1,7 @@
-/* FETCH and UID FETCH (RFC 9051 6.4.5). The list of messages and their
- * flags come in one query; messages whose octets are needed are then read
- * one at a time, so a FETCH of many bodies holds one body at a time.
+/* FETCH and UID FETCH (RFC 9051 6.4.5), with CHANGEDSINCE and VANISHED
+ * (RFC 7162 3.1.4, 3.2.6). The list of messages and their flags come in
+ * one query; messages whose octets are needed are then read one at a
+ * time, so a FETCH of many bodies holds one body at a time.
  * ENVELOPE and BODYSTRUCTURE come from the structure cached at delivery
  * (parsed here only for messages stored before it existed). */
 #include "imap/imap-session.h"
@@ -20,6 +21,10 @@
 
 /* Responses are written out once this much is queued. */
 #define FETCH_FLUSH_SIZE (256 * 1024)
+/* Messages larger than this are never read whole: their sections go out
+ * in chunks read from the database one at a time. */
+#define FETCH_STREAM_SIZE (1024 * 1024)
+#define FETCH_CHUNK_SIZE  (256 * 1024)
 
 static int64_t db_deadline(void)
 {
@@ -103,11 +108,69 @@ static void append_partial(struct strbuf *out, const struct imap_fetch_item *ite
 	append_literal(out, data, len, binary);
 }
 
+/* Writes octets [start, start + len) of a large message as a literal,
+ * chunk by chunk, flushing as it goes. A failure half-way leaves a
+ * literal short of its announced size: the session must end. */
+static bool stream_range(struct fetch_message *m, struct strbuf *out, size_t start, size_t len)
+{
+	struct imap_session *s = m->s;
+	strbuf_appendf(out, "{%zu}\r\n", len);
+	for (size_t done = 0; done < len;) {
+		size_t want = len - done < FETCH_CHUNK_SIZE ? len - done : FETCH_CHUNK_SIZE;
+		struct arena *chunk = arena_create(want + 1024);
+		const char *data, *error = "short read";
+		size_t got = 0;
+		int ret = store_message_read(s->sel.mailbox.id, m->row->uid, start + done, want,
+					     chunk, &data, &got, db_deadline(), &error);
+		if (ret != 0 || got != want) {
+			log_warn("event=imap_fetch_stream_failed session=%s uid=%u error=\"%s\"",
+				 s->id, m->row->uid, ret < 0 ? error : "message gone");
+			arena_destroy(&chunk);
+			s->state = IMAP_STATE_LOGOUT;
+			return false;
+		}
+		strbuf_append(out, data, got);
+		arena_destroy(&chunk);
+		done += got;
+		if (out->len >= FETCH_FLUSH_SIZE && imap_flush(s) < 0) {
+			s->state = IMAP_STATE_LOGOUT;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A plain section of a large message, streamed; false if it is not one. */
+static bool can_stream(const struct fetch_message *m, const struct imap_fetch_item *item)
+{
+	return m->content == NULL && m->row->size > FETCH_STREAM_SIZE &&
+	       item->kind == IMAP_FETCH_SECTION && item->text != IMAP_SECTION_HEADER_FIELDS &&
+	       item->text != IMAP_SECTION_HEADER_FIELDS_NOT;
+}
+
 static bool append_section(struct fetch_message *m, struct strbuf *out,
 			   const struct imap_fetch_item *item)
 {
 	size_t start, len;
-	if (!load_structure(m) || !load_content(m))
+	if (!load_structure(m))
+		return false;
+	if (can_stream(m, item)) {
+		strbuf_appendf(out, "%s ", item->response);
+		if (!imap_fetch_section_range(m->structure, item, &start, &len) ||
+		    start + len > m->row->size) {
+			strbuf_append(out, "\"\"", 2);
+			return true;
+		}
+		if (item->partial) {
+			size_t skip = item->offset < len ? (size_t)item->offset : len;
+			start += skip;
+			len -= skip;
+			if (item->length < len)
+				len = (size_t)item->length;
+		}
+		return stream_range(m, out, start, len);
+	}
+	if (!load_content(m))
 		return false;
 	strbuf_appendf(out, "%s ", item->response);
 	if (!imap_fetch_section_range(m->structure, item, &start, &len) ||
@@ -224,16 +287,22 @@ static bool fetch_one(struct imap_session *s, const struct imap_fetch_request *r
 		has_modseq |= item->kind == IMAP_FETCH_MODSEQ;
 		strbuf_appendf(out, "%s", sep);
 		if (!append_item(&m, out, item)) {
-			out->len = mark;
-			out->data[mark] = '\0';
+			/* Unless a streamed literal already went out in part
+			 * (then the session ends), nothing of this line is sent. */
+			if (out->len >= mark) {
+				out->len = mark;
+				if (out->data != NULL)
+					out->data[mark] = '\0';
+			}
 			arena_destroy(&m.arena);
 			return false;
 		}
 		sep = " ";
 	}
 	/* UID FETCH always says UID (RFC 9051 6.4.9); \Seen set by this
-	 * FETCH shows as FLAGS; CONDSTORE wants MODSEQ everywhere. */
-	if (uid_command && !has_uid) {
+	 * FETCH shows as FLAGS, with UID under CONDSTORE (RFC 7162 3.1);
+	 * CONDSTORE wants MODSEQ everywhere. */
+	if ((uid_command || (flags_changed && s->condstore)) && !has_uid) {
 		strbuf_appendf(out, "%sUID %u", sep, row->uid);
 		sep = " ";
 	}
@@ -249,6 +318,35 @@ static bool fetch_one(struct imap_session *s, const struct imap_fetch_request *r
 	return true;
 }
 
+/* UID FETCH ... (CHANGEDSINCE m VANISHED) (RFC 7162 3.2.6): the UIDs of
+ * the set expunged above m, as VANISHED (EARLIER), before any FETCH. "*"
+ * has no upper bound here: an expunged UID may be above every UID left.
+ * UIDs still in the view were expunged after the client was last told;
+ * the VANISHED of the next report tells them, and only once. Returns 0,
+ * or -1 (answered). */
+static int tell_vanished(struct imap_session *s, const char *set_text, uint64_t since)
+{
+	struct imap_seqset set;
+	uint32_t *gone;
+	unsigned count, n = 0;
+	const char *error;
+	if (imap_seqset_parse(s->arena, set_text, &set, &error) < 0) {
+		imap_bad(s, "Invalid sequence set");
+		return -1;
+	}
+	imap_seqset_resolve(&set, UINT32_MAX);
+	if (store_message_expunged_since(s->sel.mailbox.id, since, s->arena, &gone, &count,
+					 db_deadline(), &error) < 0) {
+		imap_db_error(s, error);
+		return -1;
+	}
+	for (unsigned i = 0; i < count; i++)
+		if (imap_seqset_contains(&set, gone[i]) && imap_select_seq(s, gone[i]) == 0)
+			gone[n++] = gone[i];
+	imap_select_vanished(s, true, gone, n);
+	return 0;
+}
+
 void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct imap_fetch_request r;
@@ -262,6 +360,15 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 		return;
 	if (imap_fetch_parse(s->arena, cmd->args + 1, cmd->count - 1, &r, &error) < 0) {
 		imap_bad(s, "%s", error);
+		return;
+	}
+	/* RFC 7162 3.2.6: VANISHED is for UID FETCH under QRESYNC only. */
+	if (r.vanished && !cmd->uid) {
+		imap_bad(s, "VANISHED needs UID FETCH");
+		return;
+	}
+	if (r.vanished && !s->qresync) {
+		imap_bad(s, "VANISHED needs ENABLE QRESYNC first");
 		return;
 	}
 	if (r.changed_since > 0)
@@ -288,6 +395,9 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 			    (struct imap_seq_range){changed[i].uid, changed[i].uid};
 	}
 
+	if (r.vanished && tell_vanished(s, cmd->args[0].str, r.changed_since) < 0)
+		return;
+
 	struct store_message *rows;
 	unsigned count;
 	if (store_message_fetch(s->sel.mailbox.id, uids, false, r.changed_since, s->arena, &rows,
@@ -303,6 +413,8 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 		if (!fetch_one(s, &r, &rows[i], seq, cmd->uid,
 			       imap_seqset_contains(&seen, rows[i].uid)))
 			failed++;
+		if (s->state == IMAP_STATE_LOGOUT)
+			return;
 		if (s->out.len >= FETCH_FLUSH_SIZE && imap_flush(s) < 0) {
 			s->state = IMAP_STATE_LOGOUT;
 			return;

@@ -37,14 +37,16 @@ int store_mailbox_find(int64_t user_id, const char *name, struct arena *arena,
 /* By id. 1: no such mailbox (it was deleted). */
 int store_mailbox_get(int64_t mailbox_id, struct arena *arena, struct store_mailbox *mailbox_r,
 		      int64_t deadline, const char **error_r);
-/* 1: a mailbox of that name exists. */
-int store_mailbox_create(int64_t user_id, const char *name, int64_t deadline, const char **error_r);
+/* *id_r gets the new mailbox's id. 1: a mailbox of that name exists. */
+int store_mailbox_create(int64_t user_id, const char *name, int64_t *id_r, int64_t deadline,
+			 const char **error_r);
 /* Deletes the mailbox and its messages (its children stay). 1: none. */
 int store_mailbox_delete(int64_t user_id, const char *name, int64_t deadline, const char **error_r);
 /* Renames the mailbox and its children ("a" -> "b" renames "a/x" to
- * "b/x"). INBOX is special (RFC 9051 6.3.6): its messages move to a new
- * mailbox of the new name and INBOX stays, empty. 1: no such mailbox, 2:
- * the new name exists. */
+ * "b/x"), each keeping its id. INBOX is special (RFC 9051 6.3.6): its
+ * messages move to a new mailbox of the new name and INBOX stays, empty,
+ * its messages expunged as far as its sessions can tell. 1: no such
+ * mailbox, 2: the new name exists. */
 int store_mailbox_rename(int64_t user_id, const char *from, const char *to, int64_t deadline,
 			 const char **error_r);
 /* 1: no such mailbox. */
@@ -88,6 +90,12 @@ int store_message_fetch(int64_t mailbox_id, const char *uids, bool with_content,
 			uint64_t changed_since, struct arena *arena,
 			struct store_message **messages_r, unsigned *count_r, int64_t deadline,
 			const char **error_r);
+
+/* Octets [offset, offset + length) of one message (fewer at its end), so
+ * that large messages go out in pieces. 1: no such message. */
+int store_message_read(int64_t mailbox_id, uint32_t uid, uint64_t offset, size_t length,
+		       struct arena *arena, const char **data_r, size_t *len_r, int64_t deadline,
+		       const char **error_r);
 
 enum store_flags_op {
 	STORE_FLAGS_SET,

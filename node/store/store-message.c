@@ -260,3 +260,34 @@ int store_message_expunged_since(int64_t mailbox_id, uint64_t since, struct aren
 	PQclear(res);
 	return 0;
 }
+
+int store_message_read(int64_t mailbox_id, uint32_t uid, uint64_t offset, size_t length,
+		       struct arena *arena, const char **data_r, size_t *len_r, int64_t deadline,
+		       const char **error_r)
+{
+	char id[24], number[16], from[24], count[24];
+	snprintf(id, sizeof(id), "%lld", (long long)mailbox_id);
+	snprintf(number, sizeof(number), "%u", uid);
+	/* substring() counts from 1. */
+	snprintf(from, sizeof(from), "%llu", (unsigned long long)offset + 1);
+	snprintf(count, sizeof(count), "%zu", length);
+	const char *params[] = {id, number, from, count};
+	const struct db_stmt stmt = {
+	    .sql = "SELECT substring(b.content FROM $3::bigint::int FOR $4::bigint::int)"
+		   " FROM messages m JOIN mail_blobs b ON b.hash = m.blob_hash"
+		   " WHERE m.mailbox_id = $1 AND m.uid = $2",
+	    .nparams = 4,
+	    .params = params,
+	    .binary_results = true,
+	    .prepared = true};
+	PGresult *res = db_query_stmt(&stmt, deadline, error_r);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return 1;
+	}
+	*data_r = binary_copy(arena, res, 0, 0, len_r);
+	PQclear(res);
+	return 0;
+}
