@@ -239,6 +239,17 @@ random_password() {
 	printf '%s' "$password"
 }
 
+# A self-signed certificate for localhost, made once (the key 0600).
+tls_dir=$local_dir/tls
+make_certificate() {
+	[ -s "$tls_dir/cert.pem" ] && [ -s "$tls_dir/key.pem" ] && return 0
+	say "making a self-signed certificate in .tegu-local/tls"
+	(umask 077 && mkdir -p "$tls_dir")
+	(umask 077 && openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=localhost \
+		-keyout "$tls_dir/key.pem" -out "$tls_dir/cert.pem" >/dev/null 2>&1) ||
+		die "openssl could not make a certificate"
+}
+
 write_conf() {
 	if [ -f "$conf" ]; then
 		say "keeping .tegu-local/tegu.conf"
@@ -265,9 +276,18 @@ adminPassword = $password
 
 [listen]
 http = $http_addr
+https = 127.0.0.1:9999
 smtp = 127.0.0.1:2525
 submission = 127.0.0.1:2587
+smtps = 127.0.0.1:2465
 imap = 127.0.0.1:2143
+imaps = 127.0.0.1:2993
+
+[settings]
+# A self-signed certificate made by the quick start, for STARTTLS, SMTPS
+# and IMAPS on loopback.
+sslCertPath = $tls_dir/cert.pem
+sslKeyPath = $tls_dir/key.pem
 EOF
 		)
 		mv "$conf.new" "$conf"
@@ -335,10 +355,14 @@ Tegu node "quickstart" is running (pid $(cat "$pidfile")).
   metrics:   http://$http/metrics
   admin:     login admin, password $(conf_value adminPassword)
              (kept in .tegu-local/tegu.conf; the web panel is not built yet)
-  mail:      SMTP (MX) 127.0.0.1:2525, submission 127.0.0.1:2587 (STARTTLS and
-             AUTH need sslCertPath/sslKeyPath); IMAP is not built yet
+  mail:      SMTP (MX) 127.0.0.1:2525, submission 127.0.0.1:2587 (STARTTLS, AUTH),
+             SMTPS 127.0.0.1:2465; IMAP 127.0.0.1:2143 (STARTTLS), IMAPS 127.0.0.1:2993
+             (self-signed certificate in .tegu-local/tls: let the client accept it)
   demo user: $demo_user, password $(cat "$demo_password_file")
-             e.g. swaks --server 127.0.0.1:2525 --to $demo_user
+             send:  swaks --server 127.0.0.1:2525 --to $demo_user
+             read:  any IMAP client on 127.0.0.1:2993 (SSL/TLS) or 2143 (STARTTLS),
+                    user $demo_user; or
+                    curl -k -u $demo_user imaps://127.0.0.1:2993/INBOX -X 'FETCH 1 BODY[]'
   teguctl:   build/release/teguctl -c .tegu-local/tegu.conf dump
              (also: nodes, get KEY, set KEY VALUE, migrate --status)
   database:  psql "$dsn"
@@ -352,6 +376,7 @@ start() {
 	build
 	prepare_local_dir
 	init_pg
+	make_certificate
 	write_conf
 	say "applying migrations"
 	"$build_dir/teguctl" -c "$conf" migrate

@@ -7,6 +7,7 @@
 #include "lib/arena.h"
 #include "lib/db.h"
 #include "lib/fiber.h"
+#include "lib/log.h"
 #include "lib/offload.h"
 
 #include <crypt.h>
@@ -307,4 +308,18 @@ int directory_user_is_master(int64_t user_id, int64_t deadline, bool *is_master_
 	*is_master_r = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
 	return 0;
+}
+
+void directory_auth_failed(const char *service, const char *session_id, const char *client_ip,
+			   const char *login)
+{
+	/* The login goes into a quoted log value: keep it printable. */
+	char shown[DIRECTORY_MAX_ADDRESS];
+	size_t n = 0;
+	for (const char *p = login != NULL ? login : ""; *p != '\0' && n + 1 < sizeof(shown); p++)
+		shown[n++] =
+		    (unsigned char)*p < 0x20 || *p == '"' || *p == '\\' || *p == 0x7f ? '?' : *p;
+	shown[n] = '\0';
+	log_info("event=auth_failed service=%s session=%s ip=%s login=\"%s\"", service, session_id,
+		 client_ip, shown);
 }

@@ -56,6 +56,14 @@ int directory_find_user(const char *login, int64_t deadline, struct directory_us
 int directory_user_is_master(int64_t user_id, int64_t deadline, bool *is_master_r,
 			     const char **error_r);
 
+/* A failed login over any service ("smtp", "imap", "http"): one log event
+ * per failure with the client address. This is where the cluster-wide
+ * ban of the protections counts failures; the ban itself is not there
+ * yet. login is logged cut short and escaped (it comes from the client);
+ * the password never reaches this function. */
+void directory_auth_failed(const char *service, const char *session_id, const char *client_ip,
+			   const char *login);
+
 /* Whether address is one of the user's own addresses (primary or
  * alternative): the envelope sender an authenticated user may use. */
 int directory_user_has_address(int64_t user_id, const char *address, int64_t deadline, bool *has_r,

@@ -50,8 +50,7 @@ void imap_cmd_starttls(struct imap_session *s, const struct imap_command *cmd)
  * itself belongs to the protections; this is the event it counts). */
 static void auth_failed(struct imap_session *s, const char *login)
 {
-	log_info("event=auth_failed service=imap session=%s peer=%s ip=%s login=\"%s\"", s->id,
-		 s->c->peer_text, s->peer_ip, login);
+	directory_auth_failed("imap", s->id, s->peer_ip, login);
 	s->errors++;
 	imap_tagged(s, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
 }

@@ -47,9 +47,9 @@ static void check_credentials(struct smtp_session *s, const char *login, const c
 			 s->c->peer_text, s->user.address);
 		smtp_reply(s, 235, "2.7.0", "Authentication successful");
 	} else if (ret == 1) {
-		/* The cluster-wide ban (protections) counts these lines' events. */
 		log_info("event=smtp_auth session=%s peer=%s result=failed", s->id,
 			 s->c->peer_text);
+		directory_auth_failed("smtp", s->id, s->peer_ip, login);
 		smtp_count_error(s);
 		smtp_reply(s, 535, "5.7.8", "Authentication credentials invalid");
 	} else {
