@@ -1,5 +1,6 @@
 /* Commands of any state: CAPABILITY, NOOP, LOGOUT (RFC 9051 6.1), ID
- * (RFC 2971), and ENABLE (RFC 5161) which needs a login. */
+ * (RFC 2971), and ENABLE (RFC 5161, with QRESYNC of RFC 7162) which needs
+ * a login. */
 #include "imap/imap-session.h"
 
 #include <string.h>
@@ -20,7 +21,10 @@ void imap_capabilities(struct imap_session *s, struct strbuf *out)
 			strbuf_appendf(out, " LOGINDISABLED");
 		return;
 	}
-	strbuf_appendf(out, " NAMESPACE UNSELECT SPECIAL-USE UTF8=ACCEPT STATUS=SIZE CONDSTORE");
+	strbuf_appendf(out, " NAMESPACE UNSELECT SPECIAL-USE UTF8=ACCEPT STATUS=SIZE CONDSTORE"
+			    " QRESYNC OBJECTID");
+	strbuf_appendf(out, " SORT SORT=DISPLAY ESORT QUOTA QUOTA=RES-STORAGE LIST-EXTENDED"
+			    " LIST-STATUS");
 }
 
 void imap_cmd_capability(struct imap_session *s, const struct imap_command *cmd)
@@ -97,15 +101,20 @@ void imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 			flag = &s->condstore;
 		else if (strcasecmp(arg->str, "IMAP4rev2") == 0)
 			flag = &s->rev2;
+		else if (strcasecmp(arg->str, "QRESYNC") == 0)
+			flag = &s->qresync;
 		/* RFC 5161: only what was not enabled yet is listed. */
 		if (flag != NULL && !*flag) {
 			*flag = true;
 			strbuf_appendf(&enabled, " %s", arg->str);
 		}
 	}
-	/* IMAP4rev2 implies UTF-8 mailbox names (RFC 9051 6.3.1). */
+	/* IMAP4rev2 implies UTF-8 mailbox names (RFC 9051 6.3.1), QRESYNC
+	 * implies CONDSTORE (RFC 7162 3.2.3). */
 	if (s->rev2)
 		s->utf8 = true;
+	if (s->qresync)
+		s->condstore = true;
 	imap_untagged(s, "ENABLED%s", enabled.data != NULL ? enabled.data : "");
 	strbuf_free(&enabled);
 	imap_tagged(s, "OK", "ENABLE completed");

@@ -128,7 +128,8 @@ void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 			continue;
 		strbuf_reset(&line);
 		strbuf_appendf(&line, "%u FETCH (", seq);
-		if (cmd->uid)
+		/* CONDSTORE: UID in every FETCH a STORE causes (RFC 7162 3.1). */
+		if (cmd->uid || s->condstore)
 			strbuf_appendf(&line, "UID %u ", m->uid);
 		if (!silent) {
 			strbuf_append(&line, "FLAGS (", 7);

@@ -1,9 +1,10 @@
 /* The selected mailbox as a session sees it (RFC 9051 2.3.1.2, 7.5.1):
  * message numbers are positions in the session's list of UIDs, which
- * changes only as the client is told (EXISTS, EXPUNGE). Changes made by
- * anyone, on any node, are found by MODSEQ: new messages and flag changes
- * above modseq_seen, expunges above expunge_modseq_seen. And mailbox
- * names between the client's form and the store's. */
+ * changes only as the client is told (EXISTS, EXPUNGE or VANISHED).
+ * Changes made by anyone, on any node, are found by MODSEQ: new messages
+ * and flag changes above modseq_seen, expunges above expunge_modseq_seen
+ * (and, for QRESYNC, above the MODSEQ a client comes back with). And
+ * mailbox names between the client's form and the store's. */
 #include "imap/imap-session.h"
 
 #include <stdlib.h>
@@ -125,12 +126,70 @@ static void view_append(struct imap_selected *sel, uint32_t uid)
 	sel->uids[sel->count++] = uid;
 }
 
-static void write_flags(struct strbuf *out, const struct store_message *m)
+/* "* n FETCH (UID u FLAGS (...) [MODSEQ (m)])": a change the client did
+ * not make itself, so UID and MODSEQ come along (RFC 7162 3.1). */
+static void tell_flags(struct imap_session *s, struct strbuf *line, uint32_t seq,
+		       const struct store_message *m)
 {
-	strbuf_append(out, "(", 1);
+	strbuf_reset(line);
+	strbuf_appendf(line, "%u FETCH (UID %u FLAGS (", seq, m->uid);
 	for (unsigned i = 0; i < m->flag_count; i++)
-		strbuf_appendf(out, "%s%s", i ? " " : "", m->flags[i]);
-	strbuf_append(out, ")", 1);
+		strbuf_appendf(line, "%s%s", i ? " " : "", m->flags[i]);
+	strbuf_append(line, ")", 1);
+	if (s->condstore)
+		strbuf_appendf(line, " MODSEQ (%llu)", (unsigned long long)m->modseq);
+	strbuf_append(line, ")", 1);
+	imap_untagged(s, "%s", line->data);
+}
+
+/* VANISHED lines stay well under the 8192 octets RFC 7162 4 asks
+ * clients to accept. */
+#define VANISHED_LINE_MAX 4000
+
+void imap_select_vanished(struct imap_session *s, bool earlier, const uint32_t *uids,
+			  unsigned count)
+{
+	struct strbuf line = {0};
+	for (unsigned i = 0; i < count;) {
+		unsigned j = i;
+		while (j + 1 < count && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (line.len == 0)
+			strbuf_appendf(&line, "VANISHED %s", earlier ? "(EARLIER) " : "");
+		else
+			strbuf_append(&line, ",", 1);
+		if (j == i)
+			strbuf_appendf(&line, "%u", uids[i]);
+		else
+			strbuf_appendf(&line, "%u:%u", uids[i], uids[j]);
+		i = j + 1;
+		if (i == count || line.len >= VANISHED_LINE_MAX) {
+			imap_untagged(s, "%s", line.data);
+			strbuf_reset(&line);
+		}
+	}
+	strbuf_free(&line);
+}
+
+/* With QRESYNC: the UIDs of gone (ascending) that are in the view leave
+ * it in one pass and are told as VANISHED, never as EXPUNGE (RFC 7162
+ * 3.2.10); message numbers after them shift down as the client knows. */
+static void vanish_from_view(struct imap_session *s, const uint32_t *gone, unsigned count)
+{
+	struct imap_selected *sel = &s->sel;
+	uint32_t *told = arena_alloc(s->arena, (count + 1) * sizeof(*told));
+	unsigned n = 0, kept = 0, g = 0;
+	for (uint32_t i = 0; i < sel->count; i++) {
+		uint32_t uid = sel->uids[i];
+		while (g < count && gone[g] < uid)
+			g++;
+		if (g < count && gone[g] == uid)
+			told[n++] = uid;
+		else
+			sel->uids[kept++] = uid;
+	}
+	sel->count = kept;
+	imap_select_vanished(s, false, told, n);
 }
 
 /* Tells expunges: EXPUNGE per message, highest first so the numbers
@@ -146,6 +205,11 @@ static int sync_expunges(struct imap_session *s, uint64_t upto)
 					 &error) < 0) {
 		log_warn("event=imap_sync_failed session=%s error=\"%s\"", s->id, error);
 		return -1;
+	}
+	if (s->qresync) {
+		vanish_from_view(s, gone, count);
+		sel->expunge_modseq_seen = upto;
+		return 0;
 	}
 	for (unsigned i = count; i-- > 0;) {
 		uint32_t seq = imap_select_seq(s, gone[i]);
@@ -204,13 +268,7 @@ int imap_select_sync(struct imap_session *s, bool allow_expunge)
 		uint32_t seq = imap_select_seq(s, m->uid);
 		if (seq == 0)
 			continue;
-		strbuf_reset(&line);
-		strbuf_appendf(&line, "%u FETCH (UID %u FLAGS ", seq, m->uid);
-		write_flags(&line, m);
-		if (s->condstore)
-			strbuf_appendf(&line, " MODSEQ (%llu)", (unsigned long long)m->modseq);
-		strbuf_append(&line, ")", 1);
-		imap_untagged(s, "%s", line.data);
+		tell_flags(s, &line, seq, m);
 	}
 	strbuf_free(&line);
 	if (sel->count != before)
@@ -256,4 +314,58 @@ void imap_select_told(struct imap_session *s, uint64_t modseq)
 {
 	if (modseq == s->sel.modseq_seen + 1)
 		s->sel.modseq_seen = modseq;
+}
+
+int imap_select_resync_load(struct imap_session *s, uint64_t modseq,
+			    const struct imap_seqset *known, struct imap_resync *r,
+			    const char **error_r)
+{
+	const struct imap_selected *sel = &s->sel;
+	int64_t deadline = deadline_after_ms(IMAP_DB_TIMEOUT_MS);
+	uint32_t *gone;
+	unsigned count;
+	memset(r, 0, sizeof(*r));
+	/* Every expunge is kept with its MODSEQ, so the UIDs are exact and
+	 * seq-match-data has nothing to narrow. A UID still in the view was
+	 * expunged after it was loaded: the next VANISHED tells it. */
+	if (store_message_expunged_since(sel->mailbox.id, modseq, s->arena, &gone, &count, deadline,
+					 error_r) < 0)
+		return -1;
+	r->vanished = gone;
+	for (unsigned i = 0; i < count; i++)
+		if ((known == NULL || imap_seqset_contains(known, gone[i])) &&
+		    imap_select_seq(s, gone[i]) == 0)
+			r->vanished[r->vanished_count++] = gone[i];
+	/* Changes to any message of the view, in the known UIDs or not (new
+	 * messages among them): telling more than the client knows is
+	 * harmless, telling less would lose flag changes. */
+	if (store_message_fetch(sel->mailbox.id, "{[1,)}", false, modseq, s->arena, &r->changed,
+				&count, deadline, error_r) < 0)
+		return -1;
+	unsigned kept = 0;
+	for (unsigned i = 0; i < count; i++)
+		if (imap_select_seq(s, r->changed[i].uid) != 0)
+			r->changed[kept++] = r->changed[i];
+	r->changed_count = kept;
+	return 0;
+}
+
+/* Responses are written out once this much is queued. */
+#define RESYNC_FLUSH_SIZE (256 * 1024)
+
+int imap_select_resync_tell(struct imap_session *s, const struct imap_resync *r)
+{
+	imap_select_vanished(s, true, r->vanished, r->vanished_count);
+	struct strbuf line = {0};
+	for (unsigned i = 0; i < r->changed_count; i++) {
+		const struct store_message *m = &r->changed[i];
+		tell_flags(s, &line, imap_select_seq(s, m->uid), m);
+		if (s->out.len >= RESYNC_FLUSH_SIZE && imap_flush(s) < 0) {
+			strbuf_free(&line);
+			s->state = IMAP_STATE_LOGOUT;
+			return -1;
+		}
+	}
+	strbuf_free(&line);
+	return 0;
 }

@@ -65,6 +65,9 @@ static const struct imap_command_def commands[] = {
     {"NAMESPACE", imap_cmd_namespace, S_AUTH | S_SEL, 0},
     {"STATUS", imap_cmd_status, S_AUTH | S_SEL, 0},
     {"IDLE", imap_cmd_idle, S_AUTH | S_SEL, 0},
+    {"GETQUOTA", imap_cmd_getquota, S_AUTH | S_SEL, 0},
+    {"GETQUOTAROOT", imap_cmd_getquotaroot, S_AUTH | S_SEL, 0},
+    {"SETQUOTA", imap_cmd_setquota, S_AUTH | S_SEL, 0},
     {"CHECK", imap_cmd_check, S_SEL, 0},
     {"CLOSE", imap_cmd_close, S_SEL, 0},
     {"UNSELECT", imap_cmd_unselect, S_SEL, 0},
@@ -72,6 +75,7 @@ static const struct imap_command_def commands[] = {
     {"FETCH", imap_cmd_fetch, S_SEL, UID_OK},
     {"STORE", imap_cmd_store, S_SEL, UID_OK},
     {"SEARCH", imap_cmd_search, S_SEL, UID_OK},
+    {"SORT", imap_cmd_sort, S_SEL, UID_OK},
 };
 
 /* ---- responses ---- */

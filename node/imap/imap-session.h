@@ -15,6 +15,7 @@
 #include "store/store-mailbox.h"
 
 struct arena;
+struct imap_seqset;
 
 /* RFC 9051 5.4: at least 30 minutes for an authenticated client; a
  * client that has not logged in gets much less. */
@@ -58,7 +59,8 @@ struct imap_session {
 	struct directory_user user;
 	char master[DIRECTORY_MAX_ADDRESS]; /* the master user logged in as user, or "" */
 	bool utf8;			    /* UTF8=ACCEPT enabled */
-	bool condstore, qresync, rev2;
+	bool condstore, rev2;
+	bool qresync;		/* ENABLE QRESYNC (RFC 7162 3.2.3): VANISHED, never EXPUNGE */
 	bool plaintext_auth_ok; /* TLS is on, or the peer is trusted */
 	uint64_t max_message;
 	unsigned errors;
@@ -101,13 +103,12 @@ int imap_select_open(struct imap_session *s, const struct store_mailbox *mailbox
 		     const char **error_r);
 void imap_select_close(struct imap_session *s);
 /* Reports what changed since the last report: EXISTS for new messages,
- * FETCH for flag changes, and with allow_expunge EXPUNGE (or VANISHED)
- * for messages gone. */
+ * FETCH for flag changes, and with allow_expunge EXPUNGE for messages
+ * gone, or VANISHED once QRESYNC is enabled (which never sees EXPUNGE). */
 int imap_select_sync(struct imap_session *s, bool allow_expunge);
 /* The UIDs that the sequence set arg names (message numbers, or UIDs when
  * uid is true) as a PostgreSQL int8multirange literal, and as a resolved
  * set of UIDs in *uids_r (may be NULL). NULL after answering BAD. */
-struct imap_seqset;
 const char *imap_select_uid_ranges(struct imap_session *s, const struct imap_arg *arg, bool uid,
 				   struct imap_seqset *uids_r);
 /* This session's own change took MODSEQ modseq and the client is told
@@ -116,6 +117,31 @@ const char *imap_select_uid_ranges(struct imap_session *s, const struct imap_arg
 void imap_select_told(struct imap_session *s, uint64_t modseq);
 /* The message number of uid in the view, 0 if none. */
 uint32_t imap_select_seq(const struct imap_session *s, uint32_t uid);
+/* "* VANISHED [(EARLIER)] uid-set" (RFC 7162 3.2.10) for uids, ascending,
+ * split over lines of a few kilobytes. Nothing when count is 0. */
+void imap_select_vanished(struct imap_session *s, bool earlier, const uint32_t *uids,
+			  unsigned count);
+
+/* SELECT/EXAMINE (QRESYNC (...)) (RFC 7162 3.2.5): what changed in the
+ * freshly opened view since the client's MODSEQ. Loaded before anything
+ * is told, so that a database failure can still fail the SELECT. */
+struct imap_resync {
+	uint32_t *vanished; /* expunged since, known to the client, ascending */
+	unsigned vanished_count;
+	struct store_message *changed; /* MODSEQ above the client's, in the view */
+	unsigned changed_count;
+};
+/* known: the client's known UIDs (resolved), or NULL for all of them. */
+int imap_select_resync_load(struct imap_session *s, uint64_t modseq,
+			    const struct imap_seqset *known, struct imap_resync *r,
+			    const char **error_r);
+/* "* VANISHED (EARLIER)" then "* n FETCH (UID FLAGS MODSEQ)". Returns 0,
+ * or -1 when the connection failed (the session is then logging out). */
+int imap_select_resync_tell(struct imap_session *s, const struct imap_resync *r);
+
+/* RFC 8474 MAILBOXID: "F" and the mailbox's row id, which RENAME keeps
+ * and which is never given to another mailbox. */
+#define IMAP_MAILBOXID_FMT "F%lld"
 
 /* Command handlers: imap-cmd-*.c */
 typedef void imap_command_fn(struct imap_session *s, const struct imap_command *cmd);
@@ -125,6 +151,19 @@ imap_command_fn imap_cmd_capability, imap_cmd_noop, imap_cmd_logout, imap_cmd_id
     imap_cmd_lsub, imap_cmd_namespace, imap_cmd_status, imap_cmd_check, imap_cmd_close,
     imap_cmd_unselect, imap_cmd_expunge, imap_cmd_fetch, imap_cmd_store, imap_cmd_search,
     imap_cmd_idle;
+
+imap_command_fn imap_cmd_sort, imap_cmd_getquota, imap_cmd_getquotaroot, imap_cmd_setquota;
+
+/* STATUS data items (imap-cmd-mailbox.c), shared with LIST's RETURN
+ * (STATUS (...)) of RFC 5819: true when items is a non-empty list of
+ * items STATUS knows. */
+bool imap_status_items_valid(const struct imap_arg *items);
+/* Appends "STATUS name (item value ...)" for mailbox, items checked by
+ * imap_status_items_valid(). Returns 0, or -1 with *error_r when the
+ * store failed. */
+int imap_status_append(struct imap_session *s, struct strbuf *line,
+		       const struct store_mailbox *mailbox, const struct imap_arg *items,
+		       const char **error_r);
 
 /* The CAPABILITY list for the session's state, without "* CAPABILITY". */
 void imap_capabilities(struct imap_session *s, struct strbuf *out);

@@ -111,14 +111,25 @@ static int change(const char *sql, int nparams, const char *const *params, int64
 	return rows > 0 ? 0 : 1;
 }
 
-int store_mailbox_create(int64_t user_id, const char *name, int64_t deadline, const char **error_r)
+int store_mailbox_create(int64_t user_id, const char *name, int64_t *id_r, int64_t deadline,
+			 const char **error_r)
 {
 	char user[24];
 	snprintf(user, sizeof(user), "%lld", (long long)user_id);
 	const char *params[] = {user, name};
-	return change("INSERT INTO mailboxes (user_id, name) VALUES ($1, $2)"
-		      " ON CONFLICT (user_id, name) DO NOTHING RETURNING id",
-		      2, params, deadline, error_r);
+	PGresult *res = db_query("INSERT INTO mailboxes (user_id, name) VALUES ($1, $2)"
+				 " ON CONFLICT (user_id, name) DO NOTHING RETURNING id",
+				 2, params, deadline, error_r);
+	if (res == NULL)
+		return -1;
+	int ret = 1;
+	if (PQntuples(res) == 1) {
+		*id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		announce(*id_r);
+		ret = 0;
+	}
+	PQclear(res);
+	return ret;
 }
 
 int store_mailbox_delete(int64_t user_id, const char *name, int64_t deadline, const char **error_r)
@@ -130,8 +141,10 @@ int store_mailbox_delete(int64_t user_id, const char *name, int64_t deadline, co
 		      params, deadline, error_r);
 }
 
-/* INBOX keeps its row (and UIDVALIDITY): the new mailbox takes its
- * messages, with their UIDs, and INBOX starts over empty. */
+/* INBOX keeps its row (and UIDVALIDITY, and MAILBOXID): the new mailbox
+ * takes its messages, with their UIDs, and INBOX starts over empty. For
+ * INBOX's sessions, and QRESYNC clients coming back, the messages were
+ * expunged under one new MODSEQ, like an EXPUNGE's. */
 static const char rename_inbox_sql[] =
     "WITH src AS ("
     " SELECT id, uidnext, highestmodseq FROM mailboxes"
@@ -144,7 +157,12 @@ static const char rename_inbox_sql[] =
     "  flags)"
     " SELECT dst.id, m.uid, m.modseq, m.blob_hash, m.size, m.internaldate, m.savedate, m.flags"
     " FROM dst, src JOIN messages m ON m.mailbox_id = src.id),"
-    " gone AS (DELETE FROM messages m USING src WHERE m.mailbox_id = src.id)"
+    " bumped AS (UPDATE mailboxes b SET highestmodseq = b.highestmodseq + 1 FROM src"
+    "  WHERE b.id = src.id RETURNING b.highestmodseq),"
+    " gone AS (DELETE FROM messages m USING src WHERE m.mailbox_id = src.id RETURNING m.uid),"
+    " kept AS (INSERT INTO expunged_messages (mailbox_id, uid, modseq)"
+    "  SELECT src.id, gone.uid, bumped.highestmodseq FROM src, gone, bumped"
+    "  ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = EXCLUDED.modseq)"
     " SELECT id FROM dst UNION ALL SELECT id FROM src";
 
 /* Children move with their parent: "a" and every "a/..." get the new

@@ -127,4 +127,39 @@ int store_message_expunged_since(int64_t mailbox_id, uint64_t since, struct aren
 				 uint32_t **uids_r, unsigned *count_r, int64_t deadline,
 				 const char **error_r);
 
+/* ---- search and sort (store-sort.c) ---- */
+
+/* A message that matched, as store_sort_matches() hands it over. */
+struct store_sort_row {
+	uint32_t uid;
+	uint64_t modseq;
+	int64_t internaldate; /* seconds since the epoch */
+	bool has_sent_date;   /* the Date: field was there and a date */
+	int64_t sent_date;
+	uint64_t size;
+	/* Packed (mail-structure-cache.h), valid during the call only; NULL
+	 * when not asked for or not cached. */
+	const void *structure;
+	size_t structure_len;
+	unsigned index, count; /* this row's position, and how many there are */
+};
+enum store_sort_fields {
+	STORE_SORT_STRUCTURE = 1 << 0, /* read the cached structure too */
+};
+typedef void store_sort_fn(void *context, const struct store_sort_row *row);
+/* Calls fn for each message of the mailbox that satisfies where, by
+ * ascending UID. where is a condition over messages m and mail_blobs b
+ * made of fixed fragments only (imap_search_sql builds it), referring to
+ * the mailbox id as $1 and to params[1..nparams) as $2...; this function
+ * supplies $1 (params[0] is not read). fields: enum store_sort_fields. */
+int store_sort_matches(int64_t mailbox_id, const char *where, const char *const *params,
+		       unsigned nparams, unsigned fields, store_sort_fn *fn, void *context,
+		       int64_t deadline, const char **error_r);
+
+/* ---- quota (store-quota.c) ---- */
+
+/* Octets of all the user's messages, every mailbox counted (IMAP QUOTA's
+ * STORAGE usage). */
+int store_quota_usage(int64_t user_id, uint64_t *bytes_r, int64_t deadline, const char **error_r);
+
 #endif

@@ -1,8 +1,10 @@
 /* Quota checks at RCPT time (manual 6.2.5: "Default user quota in MB",
  * per-user quota, "Additional Trash quota in MB"). The usage is summed
  * from the user's messages: the Trash folder counts against the user quota
- * only beyond the domain's additional Trash allowance. */
+ * only beyond the domain's additional Trash allowance. Also the plain
+ * usage IMAP QUOTA reports (store-mailbox.h). */
 #include "store/store.h"
+#include "store/store-mailbox.h"
 
 #include "lib/db.h"
 
@@ -38,6 +40,21 @@ int store_pg_check_quota(const char *address, uint64_t size, int64_t deadline,
 		else if (quota > 0 && (used >= quota || size > (unsigned long long)(quota - used)))
 			*result_r = STORE_QUOTA_FULL;
 	}
+	PQclear(res);
+	return 0;
+}
+
+int store_quota_usage(int64_t user_id, uint64_t *bytes_r, int64_t deadline, const char **error_r)
+{
+	char user[24];
+	snprintf(user, sizeof(user), "%lld", (long long)user_id);
+	const char *params[] = {user};
+	PGresult *res = db_query("SELECT coalesce(sum(m.size), 0)::text FROM mailboxes b"
+				 " JOIN messages m ON m.mailbox_id = b.id WHERE b.user_id = $1",
+				 1, params, deadline, error_r);
+	if (res == NULL)
+		return -1;
+	*bytes_r = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	return 0;
 }

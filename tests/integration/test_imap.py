@@ -291,6 +291,8 @@ def test_master_user_opens_the_users_mailbox(site):
                      site.log_text())
     with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
         login(site, f"{ALICE}*{ADMIN}", "wrong")
+    assert re.search(r"event=auth_failed service=imap .*login=\"alice@imap\.test\*admin@imap\.test\"",
+                     site.log_text())
     # bob is no master: his password opens nothing of alice's.
     with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
         login(site, f"{ALICE}*{BOB}", PASSWORDS[BOB])
@@ -346,9 +348,15 @@ def test_bad_input(site):
 
 
 def test_idle_sees_changes_made_through_other_nodes(site, node_factory, db, certificate):
+    """A client IDLE on node A sees a message delivered through node B, a
+    flag set through node C and an expunge through node B, each within a
+    second."""
     cert, key = certificate
+    settings = {"sslCertPath": cert, "sslKeyPath": key}
     other = node_factory(db, name="imap-b", listen=("http", "https"),
-                         extra_settings={"sslCertPath": cert, "sslKeyPath": key}).wait_healthy()
+                         extra_settings=settings).wait_healthy()
+    third = node_factory(db, name="imap-c", listen=("http", "https"),
+                         extra_settings=settings).wait_healthy()
     watcher = raw_session(site)
     exchange(watcher, b"s SELECT INBOX\r\n", b"s")
     watcher.sendall(b"i IDLE\r\n")
@@ -365,10 +373,13 @@ def test_idle_sees_changes_made_through_other_nodes(site, node_factory, db, cert
 
     deliver(other, ALICE, "Subject: third\r\n\r\nvia the other node\r\n")
     expect(rb"\* 3 EXISTS\r\n")
+    flagger = login(third)
+    flagger.select("INBOX")
+    flagger.store("1", "+FLAGS", r"\Flagged")
+    expect(rb"\* 1 FETCH \(UID \d+ FLAGS \([^)]*\\Flagged")
+    flagger.logout()
     changer = login(other)
     changer.select("INBOX")
-    changer.store("1", "+FLAGS", r"\Flagged")
-    expect(rb"\* 1 FETCH \(UID \d+ FLAGS \([^)]*\\Flagged")
     changer.store("2", "+FLAGS", r"\Deleted")
     changer.expunge()
     expect(rb"\* 2 EXPUNGE\r\n")
@@ -398,3 +409,47 @@ def test_large_message_streams_in_chunks(site, query, db):
     typ, data = client.fetch("3", "(BODY.PEEK[]<2500000.100>)")
     assert data[0][1] == whole[2500000:2500100]
     client.logout()
+
+
+def test_concurrent_changes_from_two_nodes_keep_counters_right(site, node_factory, db, query,
+                                                               certificate):
+    """APPEND, STORE and EXPUNGE at once from sessions on two nodes: UIDs
+    are never reused, every APPENDUID is new and larger than the last one
+    the same session got, and no MODSEQ passes the mailbox's HIGHESTMODSEQ."""
+    import concurrent.futures
+    cert, key = certificate
+    other = node_factory(db, name="imap-b2", listen=("http", "https"),
+                         extra_settings={"sslCertPath": cert, "sslKeyPath": key}).wait_healthy()
+
+    def worker(node, n):
+        client = login(node)
+        client.select("INBOX")
+        uids = []
+        for i in range(15):
+            typ, data = client.append("INBOX", None, None,
+                                      f"Subject: w{n}-{i}\r\n\r\nbody {i}\r\n".encode())
+            assert typ == "OK", data
+            uids.append(int(re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1)))
+            client.uid("STORE", str(uids[-1]), "+FLAGS", r"(\Flagged)")
+            if i % 5 == 4:
+                client.uid("STORE", str(uids[-2]), "+FLAGS", r"(\Deleted)")
+                client.expunge()
+        client.logout()
+        return uids
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda a: worker(*a),
+                                [(site, 0), (other, 1), (site, 2), (other, 3)]))
+    every = [uid for uids in results for uid in uids]
+    assert len(every) == len(set(every)) == 60
+    for uids in results:
+        assert uids == sorted(uids)
+    (highest, uidnext), = query(db, "SELECT b.highestmodseq, b.uidnext FROM mailboxes b"
+                                    " JOIN users u ON u.id = b.user_id"
+                                    " WHERE u.address = %s AND b.name = 'INBOX'", (ALICE,))
+    (top_modseq, top_uid), = query(db, "SELECT max(m.modseq), max(m.uid) FROM messages m"
+                                       " JOIN mailboxes b ON b.id = m.mailbox_id"
+                                       " JOIN users u ON u.id = b.user_id"
+                                       " WHERE u.address = %s AND b.name = 'INBOX'", (ALICE,))
+    assert top_modseq <= highest and top_uid < uidnext
+    assert inbox_count(query, db, ALICE) == 2 + 60 - 12
