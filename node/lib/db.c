@@ -483,10 +483,10 @@ int db_conn_pipeline(struct db_conn *conn, const struct db_stmt *stmts, unsigned
 	PGconn *pg = conn->pg;
 	memset(results, 0, n * sizeof(*results));
 	atomic_fetch_add(&stat_queries, n);
+	/* Statements past the first DB_MAX_PIPELINE run unnamed (the
+	 * notifier's pipelines of NOTIFYs can be long; none is prepared). */
 	int names[DB_MAX_PIPELINE];
-	if (n > DB_MAX_PIPELINE)
-		abort(); /* pipelines are written in the code, a few statements long */
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n && i < DB_MAX_PIPELINE; i++)
 		if ((names[i] = prepare(conn, &stmts[i], deadline, error_r)) == -2)
 			return -1;
 	if (!PQenterPipelineMode(pg)) {
@@ -494,7 +494,7 @@ int db_conn_pipeline(struct db_conn *conn, const struct db_stmt *stmts, unsigned
 		return -1;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		if (!send_stmt(conn, &stmts[i], names[i])) {
+		if (!send_stmt(conn, &stmts[i], i < DB_MAX_PIPELINE ? names[i] : -1)) {
 			conn->failed = true;
 			*error_r = pg_error(pg, "database: ");
 			return -1;
