@@ -179,3 +179,17 @@ def test_quota_at_rcpt(node_factory, db, query):
     assert code == 250
     code, _ = rcpt_reply("big@quota.test", 2 * 1048576)  # the user's own quota: 5 MB
     assert code == 250
+
+
+def test_a_burst_to_many_mailboxes(node_factory, db, query):
+    """Deliveries to 60 mailboxes at once: the notifier then sends one long
+    pipeline of NOTIFYs (it once aborted past 32 statements)."""
+    node = node_factory(db).wait_healthy()
+    users = [f"burst{i}@{DOMAIN}" for i in range(60)]
+    setup_directory(node, users=users)
+    with concurrent.futures.ThreadPoolExecutor(30) as pool:
+        list(pool.map(lambda user: send(node, [user], subject=user), users))
+    wait_local_queue_empty(query, db)
+    assert node.proc.poll() is None
+    for user in users:
+        assert len(inbox(query, db, user)) == 1
