@@ -29,51 +29,22 @@ per connection, a note on how that server holds connections, and the same
 per-connection figure in PSS (proportional set size, where a page shared by
 k processes counts 1/k in each): summed VmRSS counts shared libraries once
 per process, which overstates a process-per-connection server.
+
+What it shares with smtp-throughput.py (process trees, the Tegu node, the
+table) is in bench/benchlib.py.
 """
-import argparse
-import http.client
 import os
-import random
 import resource
 import selectors
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 
+import benchlib
+
 
 # ------------------------------------------------------------ processes
-
-def children_by_parent():
-    """{ppid: [pid, ...]} for every process now in /proc."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue  # exited meanwhile
-        # The command name (field 2) may hold spaces and parentheses:
-        # the fields after it start behind the last ")".
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    return children
-
-
-def process_tree(pid):
-    """pid and all its descendants."""
-    children = children_by_parent()
-    tree, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        tree.append(p)
-        todo.extend(children.get(p, []))
-    return tree
-
 
 def rss_kib(pids):
     total = 0
@@ -210,64 +181,17 @@ def measure(name, note, pids_fn, port, count, timeout, greeting):
 
 # ------------------------------------------------------------ tegu
 
-def free_port():
-    """A port free on 127.0.0.1, below the kernel's ephemeral range (32768
-    and up) so our own outgoing connections cannot take it."""
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free TCP port on 127.0.0.1")
-
-
-def healthy(port):
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        conn.request("GET", "/health")
-        ok = conn.getresponse().status == 200
-        conn.close()
-        return ok
-    except OSError:
-        return False
-
-
 def start_tegu(build, dsn, workdir):
     """Starts a node serving HTTP on a free port; waits (30 s at most) for
     /health to answer 200, i.e. the database is reached and migrated."""
-    port = free_port()
+    port = benchlib.free_port()
     conf = os.path.join(workdir, "tegu.conf")
-    fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(f"[global]\ndataDir = {workdir}\nnodeName = bench-idle\n\n"
-                f"[database]\ndsn = {dsn}\n\n[Log]\ndebug = false\n\n"
-                f"[WEB]\nadminPassword = bench\n\n[listen]\nhttp = 127.0.0.1:{port}\n"
-                f"smtp = 127.0.0.1:{free_port()}\nsubmission = 127.0.0.1:{free_port()}\n")
+    benchlib.write_tegu_conf(conf, workdir, "bench-idle", dsn, port, benchlib.free_port(),
+                             benchlib.free_port())
     log_path = os.path.join(workdir, "tegu.log")
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([os.path.join(build, "tegu"), "-c", conf],
-                                stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while not healthy(port):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop_tegu(proc)
-            with open(log_path) as log:
-                sys.stderr.write(log.read()[-3000:])
-            sys.exit("tegu did not become healthy within 30 s; the end of its log is above")
-        time.sleep(0.2)
+    proc = benchlib.start_tegu(build, conf, log_path)
+    benchlib.wait_healthy(proc, port, log_path)
     return proc, port
-
-
-def stop_tegu(proc):
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 # ------------------------------------------------------------ main
@@ -277,23 +201,11 @@ def print_table(rows):
               "KiB per connection", "note", "PSS KiB per connection"]
     cells = [[r["server"], str(r["held"]), f"{r['before']:.1f}", f"{r['after']:.1f}",
               f"{r['per']:.1f}", r["note"], f"{r['pss_per']:.1f}"] for r in rows]
-    widths = [max(len(c[i]) for c in [header] + cells) for i in range(len(header))]
-    numeric = [False, True, True, True, True, False, True]
-
-    def line(values):
-        return "| " + " | ".join(v.rjust(w) if num else v.ljust(w)
-                                 for v, w, num in zip(values, widths, numeric)) + " |"
-    print(line(header))
-    print("| " + " | ".join("-" * (w - 1) + (":" if num else "-")
-                            for w, num in zip(widths, numeric)) + " |")
-    for c in cells:
-        print(line(c))
+    print(benchlib.table(header, cells, [False, True, True, True, True, False, True]))
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tegu-build", default="build/release")
+    ap = benchlib.argument_parser(__doc__)
     ap.add_argument("--dsn", default="", help="PostgreSQL DSN for the Tegu node")
     ap.add_argument("--count", type=int, default=10000, help="connections to Tegu")
     ap.add_argument("--timeout", type=int, default=180,
@@ -307,9 +219,7 @@ def main():
     ap.add_argument("--postfix-pid", type=int, default=0, help="its master process")
     ap.add_argument("--postfix-count", type=int, default=500)
     args = ap.parse_args()
-    # On SIGTERM, unwind like on Ctrl-C: the finally clauses close the
-    # connections and stop the Tegu node.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    benchlib.exit_on_sigterm()
     if args.dovecot_port and not args.dovecot_pid:
         ap.error("--dovecot-port needs --dovecot-pid (the master of that instance)")
     if args.postfix_port and not args.postfix_pid:
@@ -331,14 +241,14 @@ def main():
                                 lambda: [proc.pid], port, args.count, args.timeout,
                                 greeting=False))
         finally:
-            stop_tegu(proc)
+            benchlib.stop_tegu(proc)
     if args.dovecot_port:
         rows.append(measure("dovecot", "imap-login, high-performance mode: 1 process for all",
-                            lambda: process_tree(args.dovecot_pid), args.dovecot_port,
+                            lambda: benchlib.process_tree(args.dovecot_pid), args.dovecot_port,
                             args.dovecot_count, args.timeout, greeting=True))
     if args.postfix_port:
         rows.append(measure("postfix", "smtpd: process per connection, so fewer held",
-                            lambda: process_tree(args.postfix_pid), args.postfix_port,
+                            lambda: benchlib.process_tree(args.postfix_pid), args.postfix_port,
                             args.postfix_count, args.timeout, greeting=True))
     print_table(rows)
 

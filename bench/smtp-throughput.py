@@ -50,22 +50,25 @@ folders.
 
 Bounded: counts are fixed per run, every smtp-source gets --run-timeout
 seconds, the queue --drain-timeout seconds to empty.
+
+What it shares with idle-connections.py (process trees, the Tegu node, the
+tables) is in bench/benchlib.py.
 """
-import argparse
 import base64
-import http.client
 import os
 import random
 import re
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 
 import psycopg2
+
+import benchlib
+from benchlib import proc_stat, process_tree
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 DOMAIN = "example.test"
@@ -81,37 +84,6 @@ def say(msg):
 
 
 # ------------------------------------------------------------ processes and CPU
-
-def proc_stat(pid):
-    """The fields of /proc/PID/stat after the command name, or None."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses.
-    return stat[stat.rindex(")") + 2:].split()
-
-
-def children_by_parent():
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = proc_stat(entry)
-            if fields:
-                children.setdefault(int(fields[1]), []).append(int(entry))
-    return children
-
-
-def process_tree(pid):
-    children = children_by_parent()
-    tree, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        tree.append(p)
-        todo.extend(children.get(p, []))
-    return tree
-
 
 def tree_cpu_seconds(root):
     """utime+stime+cutime+cstime summed over root and its live descendants:
@@ -168,19 +140,6 @@ def machine_cpu():
             (int(x) for x in f.readline().split()[1:8])
     busy = user + nice + system + irq + softirq
     return busy, iowait, irq + softirq, busy + idle + iowait
-
-
-def free_port():
-    """A port free on 127.0.0.1, below the kernel's ephemeral range."""
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free TCP port on 127.0.0.1")
 
 
 # ------------------------------------------------------------ messages
@@ -252,9 +211,9 @@ class Tegu:
         os.makedirs(self.workdir, exist_ok=True)
         self.conf = os.path.join(self.workdir, "tegu.conf")
         self.log_path = os.path.join(self.workdir, "tegu.log")
-        self.http_port = free_port()
-        self.port = free_port()
-        self.submission_port = free_port()
+        self.http_port = benchlib.free_port()
+        self.port = benchlib.free_port()
+        self.submission_port = benchlib.free_port()
         self.proc = None
         self.db = None
         self.log_offset = 0
@@ -268,29 +227,11 @@ class Tegu:
                      f"{result.stderr.strip()}")
         return result.stdout
 
-    def healthy(self):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=2)
-            conn.request("GET", "/health")
-            ok = conn.getresponse().status == 200
-            conn.close()
-            return ok
-        except OSError:
-            return False
-
     def start(self):
-        fd = os.open(self.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(f"[global]\ndataDir = {self.workdir}\nnodeName = bench-smtp\n"
-                    f"shutdownGrace = 5\n\n"
-                    f"[database]\ndsn = {self.args.dsn}\n\n[Log]\ndebug = false\n\n"
-                    f"[WEB]\nadminPassword = bench\n\n"
-                    f"[listen]\nhttp = 127.0.0.1:{self.http_port}\n"
-                    f"smtp = 127.0.0.1:{self.port}\n"
-                    f"submission = 127.0.0.1:{self.submission_port}\n")
-        with open(self.log_path, "w") as log:
-            self.proc = subprocess.Popen([os.path.join(self.args.tegu_build, "tegu"), "-c",
-                                          self.conf], stdout=log, stderr=subprocess.STDOUT)
+        benchlib.write_tegu_conf(self.conf, self.workdir, "bench-smtp", self.args.dsn,
+                                 self.http_port, self.port, self.submission_port,
+                                 global_extra="shutdownGrace = 5\n")
+        self.proc = benchlib.start_tegu(self.args.tegu_build, self.conf, self.log_path)
         try:
             with open(f"/proc/{self.proc.pid}/autogroup") as f:
                 group = f.read().strip()
@@ -298,14 +239,7 @@ class Tegu:
             group = "no autogroup"
         say(f"tegu node pid {self.proc.pid} (nice {os.getpriority(os.PRIO_PROCESS, self.proc.pid)}, "
             f"{group}), SMTP on 127.0.0.1:{self.port}")
-        deadline = time.monotonic() + 30
-        while not self.healthy():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                with open(self.log_path) as log:
-                    sys.stderr.write(log.read()[-3000:])
-                sys.exit("tegu did not become healthy within 30 s; the end of its log is above")
-            time.sleep(0.2)
+        benchlib.wait_healthy(self.proc, self.http_port, self.log_path)
         self._teguctl("domain", "add", DOMAIN)
         for i in range(1, self.args.users + 1):
             self._teguctl("user", "add", f"u{i}@{DOMAIN}", "--password-stdin",
@@ -317,14 +251,8 @@ class Tegu:
         if self.db is not None:
             self.db.close()
             self.db = None
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        if self.proc is not None:
+            benchlib.stop_tegu(self.proc)
 
     def alive(self):
         return self.proc.poll() is None
@@ -655,18 +583,9 @@ def fmt(v, digits=1):
 
 
 def table(rows, columns):
-    header = [c[0] for c in columns]
-    cells = [[c[1](r) for c in columns] for r in rows]
-    widths = [max(len(x[i]) for x in [header] + cells) for i in range(len(header))]
-    numeric = [c[2] for c in columns]
-
-    def line(values):
-        return "| " + " | ".join(v.rjust(w) if num else v.ljust(w)
-                                 for v, w, num in zip(values, widths, numeric)) + " |"
-    out = [line(header), "| " + " | ".join("-" * (w - 1) + (":" if num else "-")
-                                          for w, num in zip(widths, numeric)) + " |"]
-    out += [line(c) for c in cells]
-    return "\n".join(out)
+    """columns: (header, cell of a row, numeric) each."""
+    return benchlib.table([c[0] for c in columns], [[c[1](r) for c in columns] for r in rows],
+                          [c[2] for c in columns])
 
 
 def main_table(rows):
@@ -781,9 +700,7 @@ def parse_runs(spec):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tegu-build", default="build/release")
+    ap = benchlib.argument_parser(__doc__)
     ap.add_argument("--dsn", required=True, help="PostgreSQL DSN for the Tegu node")
     ap.add_argument("--pg-pid", type=int, required=True, help="the postmaster's pid")
     ap.add_argument("--postfix-port", type=int, default=0, help="0: Tegu only")
@@ -810,7 +727,7 @@ def main():
                     "print the top statements of pg_stat_statements (when loaded)")
     ap.add_argument("--workdir", required=True)
     args = ap.parse_args()
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    benchlib.exit_on_sigterm()
     runs = parse_runs(args.runs)
     if args.postfix_port and not (args.postfix_pid and args.postfix_queue and args.postfix_log
                                   and args.dovecot_pid and args.mail_root):
