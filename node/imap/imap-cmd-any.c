@@ -22,7 +22,7 @@ void imap_capabilities(struct imap_session *s, struct strbuf *out)
 		return;
 	}
 	strbuf_appendf(out, " NAMESPACE UNSELECT SPECIAL-USE UTF8=ACCEPT STATUS=SIZE CONDSTORE"
-			    " QRESYNC OBJECTID");
+			    " QRESYNC OBJECTID UIDPLUS MOVE");
 	strbuf_appendf(out, " SORT SORT=DISPLAY ESORT QUOTA QUOTA=RES-STORAGE LIST-EXTENDED"
 			    " LIST-STATUS");
 }

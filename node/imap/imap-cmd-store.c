@@ -7,34 +7,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "imap/imap-flags.h"
 #include "imap/imap-seqset.h"
 #include "lib/arena.h"
 
 #define STORE_MAX_FLAGS 64
-
-static const char *const system_flags[] = {"\\Answered", "\\Flagged", "\\Deleted", "\\Seen",
-					   "\\Draft"};
-
-/* A flag as stored, or NULL when it is not a flag one may set. */
-static const char *canonical_flag(const char *flag)
-{
-	if (flag[0] == '\\') {
-		for (size_t i = 0; i < sizeof(system_flags) / sizeof(system_flags[0]); i++)
-			if (strcasecmp(flag, system_flags[i]) == 0)
-				return system_flags[i];
-		return NULL; /* \Recent and unknown system flags */
-	}
-	/* A keyword is an atom (the parser saw to that) without wildcards
-	 * or ']' (flag-keyword is atom, ATOM-CHAR excludes them). */
-	if (flag[0] == '\0' || strpbrk(flag, "*%]\"\\") != NULL)
-		return NULL;
-	return flag;
-}
-
-static int flag_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
 void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 {
@@ -85,19 +62,16 @@ void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 	const char **flags = arena_alloc(s->arena, (flag_count + 1) * sizeof(*flags));
 	unsigned n = 0;
 	for (unsigned i = 0; i < flag_count; i++) {
-		const char *flag =
-		    flag_args[i].type == IMAP_ARG_ATOM ? canonical_flag(flag_args[i].str) : NULL;
+		const char *flag = flag_args[i].type == IMAP_ARG_ATOM
+				       ? imap_flag_canonical(flag_args[i].str)
+				       : NULL;
 		if (flag == NULL) {
 			imap_bad(s, "Invalid flag");
 			return;
 		}
 		flags[n++] = flag;
 	}
-	qsort(flags, n, sizeof(*flags), flag_cmp);
-	unsigned unique = 0;
-	for (unsigned i = 0; i < n; i++)
-		if (unique == 0 || strcmp(flags[unique - 1], flags[i]) != 0)
-			flags[unique++] = flags[i];
+	unsigned unique = imap_flags_sort_unique(flags, n);
 
 	struct imap_seqset set;
 	const char *uids = imap_select_uid_ranges(s, &args[0], cmd->uid, &set);

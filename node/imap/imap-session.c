@@ -68,6 +68,7 @@ static const struct imap_command_def commands[] = {
     {"GETQUOTA", imap_cmd_getquota, S_AUTH | S_SEL, 0},
     {"GETQUOTAROOT", imap_cmd_getquotaroot, S_AUTH | S_SEL, 0},
     {"SETQUOTA", imap_cmd_setquota, S_AUTH | S_SEL, 0},
+    {"APPEND", imap_cmd_append, S_AUTH | S_SEL, 0},
     {"CHECK", imap_cmd_check, S_SEL, 0},
     {"CLOSE", imap_cmd_close, S_SEL, 0},
     {"UNSELECT", imap_cmd_unselect, S_SEL, 0},
@@ -76,6 +77,8 @@ static const struct imap_command_def commands[] = {
     {"STORE", imap_cmd_store, S_SEL, UID_OK},
     {"SEARCH", imap_cmd_search, S_SEL, UID_OK},
     {"SORT", imap_cmd_sort, S_SEL, UID_OK},
+    {"COPY", imap_cmd_copy, S_SEL, UID_OK},
+    {"MOVE", imap_cmd_copy, S_SEL, UID_OK},
 };
 
 /* ---- responses ---- */
@@ -242,6 +245,25 @@ static void dispatch(struct imap_session *s)
 		imap_select_sync(s, false);
 }
 
+/* A synchronizing literal over its limit: the client sends no octets and
+ * waits for the command's tagged answer (RFC 9051 7.5), which the command
+ * as read so far (up to the literal's announcement) names. A message too
+ * big for APPEND is NO [TOOBIG] (RFC 9051 7.1), any other literal BAD. */
+static void literal_too_big(struct imap_session *s)
+{
+	struct imap_command cmd;
+	const char *error;
+	arena_clear(s->arena);
+	/* It does not parse (the literal is missing), but its tag and name do. */
+	imap_command_parse(s->arena, s->in.data, s->in.len, &cmd, &error);
+	s->tag = cmd.tag;
+	if (cmd.tag != NULL && cmd.name != NULL && !cmd.uid && strcmp(cmd.name, "APPEND") == 0 &&
+	    s->state != IMAP_STATE_NOT_AUTHENTICATED)
+		imap_tagged(s, "NO", "[TOOBIG] Message too big");
+	else
+		imap_bad(s, "[TOOBIG] Literal too big");
+}
+
 static void session_init(struct imap_session *s, struct conn *c, const struct imap_server *server)
 {
 	memset(s, 0, sizeof(*s));
@@ -285,14 +307,16 @@ void imap_server_session(struct conn *c, void *arg)
 	while (s->state != IMAP_STATE_LOGOUT) {
 		if (imap_flush(s) < 0)
 			break;
+		bool authenticated = s->state != IMAP_STATE_NOT_AUTHENTICATED;
+		/* Before login APPEND is refused anyway: no message-sized
+		 * literal for it. */
 		struct imap_reader_limits limits = {
 		    .max_line = IMAP_MAX_LINE,
 		    .max_literal = IMAP_MAX_LITERAL,
-		    .max_append_literal = s->max_message,
-		    .max_command = s->max_message + IMAP_MAX_COMMAND,
+		    .max_append_literal = authenticated ? s->max_message : IMAP_MAX_LITERAL,
+		    .max_command = (authenticated ? s->max_message : 0) + IMAP_MAX_COMMAND,
 		    .literal_minus = false,
 		};
-		bool authenticated = s->state != IMAP_STATE_NOT_AUTHENTICATED;
 		c->idle = conn_buffered(c) == 0;
 		enum imap_read_result r =
 		    imap_read_command(c, &limits, &s->in,
@@ -308,8 +332,7 @@ void imap_server_session(struct conn *c, void *arg)
 			s->tag = NULL;
 			imap_bad(s, "[TOOBIG] Command line too long");
 		} else if (r == IMAP_READ_LITERAL_TOO_BIG) {
-			s->tag = NULL;
-			imap_bad(s, "[TOOBIG] Literal too big");
+			literal_too_big(s);
 		} else if (r == IMAP_READ_FATAL) {
 			imap_untagged(s, "BYE [TOOBIG] Command too big");
 			break;

@@ -150,7 +150,7 @@ imap_command_fn imap_cmd_capability, imap_cmd_noop, imap_cmd_logout, imap_cmd_id
     imap_cmd_delete, imap_cmd_rename, imap_cmd_subscribe, imap_cmd_unsubscribe, imap_cmd_list,
     imap_cmd_lsub, imap_cmd_namespace, imap_cmd_status, imap_cmd_check, imap_cmd_close,
     imap_cmd_unselect, imap_cmd_expunge, imap_cmd_fetch, imap_cmd_store, imap_cmd_search,
-    imap_cmd_idle;
+    imap_cmd_idle, imap_cmd_append, imap_cmd_copy;
 
 imap_command_fn imap_cmd_sort, imap_cmd_getquota, imap_cmd_getquotaroot, imap_cmd_setquota;
 

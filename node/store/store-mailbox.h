@@ -162,4 +162,60 @@ int store_sort_matches(int64_t mailbox_id, const char *where, const char *const 
  * STORAGE usage). */
 int store_quota_usage(int64_t user_id, uint64_t *bytes_r, int64_t deadline, const char **error_r);
 
+/* ---- APPEND, COPY, MOVE (store-append.c) ---- */
+
+/* A message to append, with what the store keeps beside its content (the
+ * fields of the message's index, see mail_index_build: plain fields here,
+ * the store does not include mail/). */
+struct store_append {
+	const char *content; /* the octets as stored, CRLF line ends */
+	size_t size;
+	const void *structure; /* packed structure, or NULL */
+	size_t structure_len;
+	const char *const *header_fields; /* "name:value", UTF-8 */
+	unsigned header_field_count;
+	const char *text;	  /* for the full-text index, or NULL */
+	const char *sent_date;	  /* the Date: field as a timestamptz literal, or NULL */
+	const char *const *flags; /* canonical, sorted, without repeats */
+	unsigned flag_count;
+	int64_t internaldate; /* seconds since the epoch; 0: now */
+};
+
+/* Appends one message to the mailbox in one statement: the content goes
+ * into mail_blobs unless a blob of the same SHA-256 is there, the message
+ * takes the mailbox's next UID and a new MODSEQ. *uid_r gets its UID,
+ * *uidvalidity_r the mailbox's UIDVALIDITY (APPENDUID), *modseq_r the
+ * MODSEQ it took. The mailbox is announced after the commit. 1: no such
+ * mailbox (it was deleted meanwhile); nothing was stored. */
+int store_message_append(int64_t mailbox_id, const struct store_append *message, uint32_t *uid_r,
+			 uint32_t *uidvalidity_r, uint64_t *modseq_r, int64_t deadline,
+			 const char **error_r);
+
+/* The result of a COPY or MOVE: the messages copied, in source UID order,
+ * with the UID each got in the destination (COPYUID). */
+struct store_copy_result {
+	uint32_t *src_uids; /* ascending */
+	uint32_t *dst_uids; /* ascending: dst_uids[i] is the copy of src_uids[i] */
+	unsigned count;
+	uint32_t uidvalidity; /* the destination's */
+	uint64_t dst_modseq;  /* the MODSEQ the copies took (0 when none) */
+	uint64_t src_modseq;  /* move: the MODSEQ of the expunge in the source (0 when none) */
+};
+
+/* Copies the messages of the source mailbox whose UIDs are in uids (an
+ * int8multirange literal) to the destination, in one transaction: both
+ * mailbox rows are locked (in id order), the destination's UIDNEXT moves
+ * by the number of messages at once, and each copy keeps the content
+ * (same blob), flags and INTERNALDATE of its original, with SAVEDATE now
+ * and one new MODSEQ. With move the originals are then expunged under a
+ * new MODSEQ of the source and remembered for QRESYNC, as
+ * store_message_expunge does. The destination may be the source: the
+ * copies get new UIDs. UIDs not in the mailbox are skipped; none left is
+ * no error (count 0, nothing changes). Both mailboxes are announced after
+ * the commit when something changed. 1: no such destination mailbox, 2:
+ * no such source mailbox; nothing changed. */
+int store_message_copy(int64_t src_mailbox_id, const char *uids, int64_t dst_mailbox_id, bool move,
+		       struct arena *arena, struct store_copy_result *result_r, int64_t deadline,
+		       const char **error_r);
+
 #endif
