@@ -25,6 +25,22 @@ static void write_uid_set(struct imap_session *s, struct strbuf *out, const uint
 	imap_seqset_write(out, &set);
 }
 
+/* 1 when copying the messages in uids would take the user over quota. */
+static int copy_exceeds_quota(struct imap_session *s, const char *uids, const char **error_r)
+{
+	struct store_message *rows;
+	unsigned count;
+	uint64_t used, adding = 0;
+	int64_t deadline = deadline_after_ms(IMAP_DB_TIMEOUT_MS);
+	if (store_message_fetch(s->sel.mailbox.id, uids, false, 0, s->arena, &rows, &count,
+				deadline, error_r) < 0 ||
+	    store_quota_usage(s->user.id, &used, deadline, error_r) < 0)
+		return -1;
+	for (unsigned i = 0; i < count; i++)
+		adding += rows[i].size;
+	return used + adding > (uint64_t)s->user.quota_mb * 1024 * 1024;
+}
+
 void imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd)
 {
 	bool move = strcmp(cmd->name, "MOVE") == 0;
@@ -45,6 +61,19 @@ void imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd)
 	}
 	struct store_mailbox dst;
 	const char *error;
+	/* RFC 9208 4.1: a COPY that would go over the quota fails as a whole
+	 * (a MOVE changes nothing of the user's usage). */
+	if (!move && s->user.quota_mb > 0) {
+		int over = copy_exceeds_quota(s, uids, &error);
+		if (over < 0) {
+			imap_db_error(s, error);
+			return;
+		}
+		if (over) {
+			imap_tagged(s, "NO", "[OVERQUOTA] Quota exceeded");
+			return;
+		}
+	}
 	int ret = store_mailbox_find(s->user.id, name, s->arena, &dst,
 				     deadline_after_ms(IMAP_DB_TIMEOUT_MS), &error);
 	struct store_copy_result copied;

@@ -302,6 +302,14 @@ def test_append_over_quota(site):
     client = login(site, CAROL, "carol-secret")
     typ, data = client.append("INBOX", None, None, chunk)
     assert typ == "OK", data
+    # 1.2 MB used of 5 MiB: copying both three times fits (4.8 MB), a
+    # fourth time does not; MOVE changes nothing of the usage.
+    client.select("INBOX")
+    for _ in range(3):
+        assert client.copy("1:2", "Archive")[0] == "OK"
+    typ, data = client.copy("1:2", "Archive")
+    assert typ == "NO" and b"[OVERQUOTA]" in data[0], data
+    assert client._simple_command("MOVE", "1", "Trash")[0] == "OK"
     client.logout()
 
 
