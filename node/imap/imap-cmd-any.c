@@ -24,7 +24,7 @@ void imap_capabilities(struct imap_session *s, struct strbuf *out)
 	strbuf_appendf(out, " NAMESPACE UNSELECT SPECIAL-USE UTF8=ACCEPT STATUS=SIZE CONDSTORE"
 			    " QRESYNC OBJECTID UIDPLUS MOVE");
 	strbuf_appendf(out, " SORT SORT=DISPLAY ESORT QUOTA QUOTA=RES-STORAGE LIST-EXTENDED"
-			    " LIST-STATUS");
+			    " LIST-STATUS ESEARCH SAVEDATE");
 }
 
 void imap_cmd_capability(struct imap_session *s, const struct imap_command *cmd)

@@ -163,6 +163,9 @@ static bool append_status_item(struct strbuf *line, const struct imap_arg *item,
 		strbuf_appendf(line, "DELETED %u", status->deleted);
 	else if (imap_arg_atom_is(item, "SIZE"))
 		strbuf_appendf(line, "SIZE %llu", (unsigned long long)status->size);
+	else if (imap_arg_atom_is(item, "DELETED-STORAGE")) /* RFC 9208 4.1.4: in KiB */
+		strbuf_appendf(line, "DELETED-STORAGE %llu",
+			       (unsigned long long)(status->deleted_size + 1023) / 1024);
 	else if (imap_arg_atom_is(item, "RECENT"))
 		strbuf_appendf(line, "RECENT 0");
 	else if (imap_arg_atom_is(item, "HIGHESTMODSEQ"))

@@ -232,7 +232,8 @@ int store_mailbox_status(int64_t mailbox_id, struct store_mailbox_status *status
 	const char *params[] = {id};
 	PGresult *res =
 	    db_query("SELECT count(*), count(*) FILTER (WHERE NOT '\\Seen' = ANY(flags)),"
-		     " count(*) FILTER (WHERE '\\Deleted' = ANY(flags)), COALESCE(sum(size), 0)"
+		     " count(*) FILTER (WHERE '\\Deleted' = ANY(flags)), COALESCE(sum(size), 0),"
+		     " COALESCE(sum(size) FILTER (WHERE '\\Deleted' = ANY(flags)), 0)"
 		     " FROM messages WHERE mailbox_id = $1",
 		     1, params, deadline, error_r);
 	if (res == NULL)
@@ -241,6 +242,7 @@ int store_mailbox_status(int64_t mailbox_id, struct store_mailbox_status *status
 	status_r->unseen = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
 	status_r->deleted = (uint32_t)strtoul(PQgetvalue(res, 0, 2), NULL, 10);
 	status_r->size = strtoull(PQgetvalue(res, 0, 3), NULL, 10);
+	status_r->deleted_size = strtoull(PQgetvalue(res, 0, 4), NULL, 10);
 	PQclear(res);
 	return 0;
 }

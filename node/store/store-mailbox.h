@@ -55,7 +55,8 @@ int store_mailbox_subscribe(int64_t user_id, const char *name, bool subscribed, 
 
 struct store_mailbox_status {
 	uint32_t messages, unseen, deleted;
-	uint64_t size; /* octets of all messages (STATUS SIZE) */
+	uint64_t size;	       /* octets of all messages (STATUS SIZE) */
+	uint64_t deleted_size; /* octets of the \Deleted ones (DELETED-STORAGE) */
 };
 int store_mailbox_status(int64_t mailbox_id, struct store_mailbox_status *status_r,
 			 int64_t deadline, const char **error_r);

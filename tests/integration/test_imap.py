@@ -259,6 +259,14 @@ def test_store_search_expunge(site):
     assert typ == "OK"
     assert client.untagged_responses.pop("ESEARCH")[0].endswith(b"MIN 1 MAX 2 COUNT 2")
     assert client.store("1", "+FLAGS", r"\Deleted")[0] == "OK"
+    typ, data = client.status("INBOX", "(MESSAGES UNSEEN DELETED DELETED-STORAGE SIZE UIDNEXT"
+                                       " RECENT HIGHESTMODSEQ)")
+    assert typ == "OK", data
+    status = dict(re.findall(rb"([A-Z-]+) (\d+)", data[0]))
+    assert status[b"MESSAGES"] == b"2" and status[b"DELETED"] == b"1"
+    assert status[b"UIDNEXT"] == b"3" and status[b"RECENT"] == b"0"
+    # One of the two messages, in KiB rounded up.
+    assert 0 < int(status[b"DELETED-STORAGE"]) * 1024 < int(status[b"SIZE"]) + 1024
     typ, data = client.expunge()
     assert (typ, data) == ("OK", [b"1"])
     assert client.search(None, "ALL") == ("OK", [b"1"])
