@@ -399,6 +399,11 @@ SSL_CTX *conn_tls_server_ctx(const char *cert_path, const char *key_path, const 
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	/* Idle connections should not hold 2 x 16 KiB of record buffers. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* No TLS 1.3 session tickets: a node keeps no session cache another
+	 * node could resume from, and the tickets that arrive after the
+	 * handshake trip clients that read and write from two threads
+	 * (offlineimap's imaplib2 then loses the command after STARTTLS). */
+	SSL_CTX_set_num_tickets(ctx, 0);
 	ERR_clear_error();
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1 ||

@@ -19,6 +19,7 @@ const char store_ensure_folders_sql[] =
     "   (d.drafts_folder, '\\Drafts'), (d.junk_folder, '\\Junk'),"
     "   (d.sent_folder, '\\Sent'), (d.trash_folder, '\\Trash')) AS f(name, special_use)"
     " WHERE u.id = ANY($1::bigint[])"
+    "  AND NOT EXISTS (SELECT 1 FROM mailboxes i WHERE i.user_id = u.id AND i.name = 'INBOX')"
     " ORDER BY u.id"
     " ON CONFLICT (user_id, name) DO NOTHING";
 
