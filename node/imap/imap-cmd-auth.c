@@ -12,7 +12,7 @@
 
 #include "imap/imap-reader.h"
 #include "lib/arena.h"
-#include "lib/base64.h"
+#include "lib/sasl.h"
 #include "lib/conn.h"
 #include "lib/log.h"
 #include "lib/settings.h"
@@ -177,24 +177,18 @@ void imap_cmd_authenticate(struct imap_session *s, const struct imap_command *cm
 		initial = copy;
 	}
 	unsigned char decoded[IMAP_AUTH_MAX];
-	int n =
-	    strcmp(initial, "=") == 0 ? 0 : base64_decode_strict(initial, decoded, sizeof(decoded));
-	/* authzid NUL authcid NUL passwd */
-	const char *authzid = (const char *)decoded;
-	const char *authcid = n > 0 ? memchr(decoded, '\0', (size_t)n) : NULL;
-	const char *password =
-	    authcid ? memchr(authcid + 1, '\0', (size_t)n - (size_t)(authcid + 1 - authzid)) : NULL;
-	if (n <= 0 || authcid == NULL || password == NULL) {
+	struct sasl_plain plain;
+	if (sasl_plain_decode(initial, decoded, sizeof(decoded), &plain) < 0) {
 		imap_bad(s, "Malformed PLAIN response");
-	} else if (authzid[0] != '\0' && strcmp(authzid, authcid + 1) != 0) {
+	} else if (plain.authzid[0] != '\0' && strcmp(plain.authzid, plain.authcid) != 0) {
 		/* authzid naming another user: the master-user form of PLAIN. */
 		char login[2 * IMAP_AUTH_MAX + 16], separator[16];
 		settings_get_string(s->server->settings, "masterUserSeparator", separator,
 				    sizeof(separator));
-		snprintf(login, sizeof(login), "%s%s%s", authzid, separator, authcid + 1);
-		check_credentials(s, login, password + 1);
+		snprintf(login, sizeof(login), "%s%s%s", plain.authzid, separator, plain.authcid);
+		check_credentials(s, login, plain.password);
 	} else {
-		check_credentials(s, authcid + 1, password + 1);
+		check_credentials(s, plain.authcid, plain.password);
 	}
 	OPENSSL_cleanse(decoded, sizeof(decoded));
 }

@@ -4,6 +4,7 @@
 #include "smtp/smtp-session.h"
 
 #include "lib/base64.h"
+#include "lib/sasl.h"
 #include "lib/conn.h"
 #include "lib/log.h"
 #include "lib/loop.h"
@@ -67,21 +68,15 @@ static void auth_plain(struct smtp_session *s, const char *initial)
 			return;
 		initial = line;
 	}
-	int n =
-	    strcmp(initial, "=") == 0 ? 0 : base64_decode_strict(initial, decoded, sizeof(decoded));
-	/* authzid NUL authcid NUL passwd */
-	const char *authzid = (const char *)decoded;
-	const char *authcid = n > 0 ? memchr(decoded, '\0', (size_t)n) : NULL;
-	const char *password =
-	    authcid ? memchr(authcid + 1, '\0', (size_t)n - (size_t)(authcid + 1 - authzid)) : NULL;
-	if (n <= 0 || authcid == NULL || password == NULL) {
+	struct sasl_plain plain;
+	if (sasl_plain_decode(initial, decoded, sizeof(decoded), &plain) < 0) {
 		smtp_reply(s, 501, "5.5.2", "Malformed AUTH PLAIN response");
 		smtp_count_error(s);
-	} else if (authzid[0] != '\0' && strcmp(authzid, authcid + 1) != 0) {
+	} else if (plain.authzid[0] != '\0' && strcmp(plain.authzid, plain.authcid) != 0) {
 		smtp_reply(s, 535, "5.7.8", "Acting as another user is not allowed");
 		smtp_count_error(s);
 	} else {
-		check_credentials(s, authcid + 1, password + 1);
+		check_credentials(s, plain.authcid, plain.password);
 	}
 	OPENSSL_cleanse(decoded, sizeof(decoded));
 	OPENSSL_cleanse(line, sizeof(line));
