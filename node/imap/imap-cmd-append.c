@@ -11,15 +11,10 @@
 #include "imap/imap-flags.h"
 #include "lib/arena.h"
 #include "lib/log.h"
-#include "lib/offload.h"
 #include "mail/mail-index.h"
 #include "store/store.h"
 
 #define APPEND_MAX_FLAGS 64
-/* Messages from this size on are indexed on the offload pool, so that
- * parsing them does not hold up the other sessions of the worker (the
- * same threshold as SMTP's). */
-#define APPEND_OFFLOAD_INDEX_SIZE (256 * 1024)
 
 static int64_t db_deadline(void)
 {
@@ -115,6 +110,7 @@ static const char *normalise_line_ends(struct arena *arena, const char *data, si
 	return out;
 }
 
+/* The message being appended and its index. */
 struct index_job {
 	struct arena *arena;
 	const char *data;
@@ -123,12 +119,6 @@ struct index_job {
 	int ret;
 	const char *error;
 };
-
-static void index_job_run(void *arg)
-{
-	struct index_job *job = arg;
-	job->ret = mail_index_build(job->arena, job->data, job->len, &job->index, &job->error);
-}
 
 /* The flag list of APPEND, canonical, sorted, without repeats; NULL
  * after answering BAD. */
@@ -176,10 +166,7 @@ static void append_message(struct imap_session *s, const struct store_mailbox *m
 			goto out;
 		}
 	}
-	if (job.len >= APPEND_OFFLOAD_INDEX_SIZE)
-		offload_run(index_job_run, &job);
-	else
-		index_job_run(&job);
+	job.ret = mail_index_build_in_fiber(job.arena, job.data, job.len, &job.index, &job.error);
 	if (job.ret < 0) {
 		/* Only the parser's size limit fails it, far above any message size. */
 		log_warn("event=imap_index_failed session=%s error=\"%s\"", s->id, job.error);

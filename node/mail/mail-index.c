@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "lib/arena.h"
+#include "lib/offload.h"
 #include "lib/strbuf.h"
 #include "mail/mail-header.h"
 #include "mail/mail-mime.h"
@@ -64,4 +65,32 @@ int mail_index_build(struct arena *arena, const char *data, size_t size, struct 
 	index_r->sent_date = sent_date(arena, st);
 	index_r->problem = st->problem;
 	return 0;
+}
+
+struct index_job {
+	struct arena *arena;
+	const char *data;
+	size_t size;
+	struct mail_index *index;
+	int ret;
+	const char *error;
+};
+
+static void index_job_run(void *arg)
+{
+	struct index_job *job = arg;
+	job->ret = mail_index_build(job->arena, job->data, job->size, job->index, &job->error);
+}
+
+int mail_index_build_in_fiber(struct arena *arena, const char *data, size_t size,
+			      struct mail_index *index_r, const char **error_r)
+{
+	struct index_job job = {.arena = arena, .data = data, .size = size, .index = index_r};
+	if (size >= MAIL_INDEX_OFFLOAD_SIZE)
+		offload_run(index_job_run, &job);
+	else
+		index_job_run(&job);
+	if (job.ret < 0)
+		*error_r = job.error;
+	return job.ret;
 }

@@ -33,4 +33,13 @@ struct mail_index {
 int mail_index_build(struct arena *arena, const char *data, size_t size, struct mail_index *index_r,
 		     const char **error_r);
 
+/* Messages from this size on are indexed on the offload pool. */
+#define MAIL_INDEX_OFFLOAD_SIZE (256 * 1024)
+
+/* mail_index_build() for a fiber: a large message is indexed on the
+ * offload pool (lib/offload.h) so that parsing it does not hold up the
+ * other fibers of the thread, a small one right here. */
+int mail_index_build_in_fiber(struct arena *arena, const char *data, size_t size,
+			      struct mail_index *index_r, const char **error_r);
+
 #endif

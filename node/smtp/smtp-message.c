@@ -8,7 +8,6 @@
 #include "lib/conn.h"
 #include "lib/log.h"
 #include "lib/loop.h"
-#include "lib/offload.h"
 #include "mail/mail-index.h"
 #include "smtp/smtp-data.h"
 
@@ -18,9 +17,6 @@
 
 #define SMTP_QUEUE_TIMEOUT_MS 30000
 #define SMTP_READ_CHUNK	      (64 * 1024) /* octets buffered per DATA read */
-/* Messages from this size on are indexed on the offload pool, so that
- * parsing them does not hold up the other sessions of the worker. */
-#define SMTP_OFFLOAD_INDEX_SIZE (256 * 1024)
 
 /* RFC 3848 protocol names for the "with" clause. */
 static const char *with_protocol(const struct smtp_session *s)
@@ -49,29 +45,20 @@ static void append_received(struct smtp_session *s, struct strbuf *out)
 	strbuf_appendf(out, "; %s\r\n", date);
 }
 
+/* The message's index (mail-index.h) and the memory it lives in. */
 struct index_job {
 	struct arena *arena;
-	const struct strbuf *message;
 	struct mail_index index;
 	int ret;
 	const char *error;
 };
 
-static void index_job_run(void *arg)
-{
-	struct index_job *job = arg;
-	job->ret = mail_index_build(job->arena, job->message->data, job->message->len, &job->index,
-				    &job->error);
-}
-
 /* Commits the message to the queue and answers. */
 static void accept_message(struct smtp_session *s, struct strbuf *message, bool eight_bit)
 {
-	struct index_job job = {.arena = arena_create(16 * 1024), .message = message};
-	if (message->len >= SMTP_OFFLOAD_INDEX_SIZE)
-		offload_run(index_job_run, &job);
-	else
-		index_job_run(&job);
+	struct index_job job = {.arena = arena_create(16 * 1024)};
+	job.ret = mail_index_build_in_fiber(job.arena, message->data, message->len, &job.index,
+					    &job.error);
 	if (job.ret < 0) {
 		/* Only the parser's size limit fails it, far above any SIZE. */
 		log_warn("event=smtp_index_failed session=%s error=\"%s\"", s->id, job.error);
