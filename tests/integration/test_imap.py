@@ -320,6 +320,84 @@ def raw_session(node):
     return tls
 
 
+class Raw:
+    """One IMAP connection past STARTTLS and LOGIN, read line by line.
+    Everything received is kept in .received, to check what was never sent."""
+
+    def __init__(self, node, user=ALICE):
+        sock = socket.create_connection(("127.0.0.1", node.ports["imap"]), timeout=10)
+        self.sock, self.buf, self.received, self.tags = sock, b"", b"", 0
+        assert self.line().startswith("* OK")
+        sock.sendall(b"s STARTTLS\r\n")
+        assert self.line().startswith("s OK")
+        self.sock = tls_context().wrap_socket(sock)
+        untagged, done = self.cmd(f"LOGIN {user} {PASSWORDS[user]}")
+        assert done.startswith("OK"), done
+
+    def line(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while b"\r\n" not in self.buf:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no line within {timeout}s; have {self.buf!r}"
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            assert chunk, f"connection closed; have {self.buf!r}"
+            self.buf += chunk
+            self.received += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode()
+
+    def send(self, text):
+        self.sock.sendall(text.encode() + b"\r\n")
+
+    def cmd(self, text):
+        """Sends a command; returns its untagged lines and the tagged
+        status after the tag ("OK [...] text")."""
+        self.tags += 1
+        tag = f"t{self.tags}"
+        self.send(f"{tag} {text}")
+        untagged = []
+        while True:
+            line = self.line()
+            if line.startswith(tag + " "):
+                return untagged, line[len(tag) + 1:]
+            untagged.append(line)
+
+    def ok(self, text):
+        untagged, done = self.cmd(text)
+        assert done.startswith("OK"), (text, done, untagged)
+        return untagged
+
+    def wait_for(self, pattern, timeout=10):
+        """Reads lines (as during IDLE) until one matches; returns it and
+        the lines before it."""
+        before = []
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.line(max(deadline - time.monotonic(), 0.01))
+            if re.search(pattern, line):
+                return line, before
+            before.append(line)
+
+    def one(self, text, prefix):
+        """The one untagged line of a command that starts with prefix."""
+        lines = [line for line in self.ok(text) if line.startswith(prefix)]
+        assert len(lines) == 1, (text, lines)
+        return lines[0]
+
+    def close(self):
+        try:
+            self.sock.sendall(b"z LOGOUT\r\n")
+            while True:
+                if self.line().startswith("z "):
+                    break
+        finally:
+            self.sock.close()
+
+
 def exchange(sock, command, tag):
     sock.sendall(command)
     reply = b""

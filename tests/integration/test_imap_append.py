@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from test_imap import (ALICE, MULTIPART, PASSWORDS, deliver, exchange, imap_utf7, inbox_count,
+from test_imap import (ALICE, MULTIPART, deliver, exchange, imap_utf7, inbox_count,
                        login, make_certificate, raw_session, setup_directory, wait_for)
 
 CAROL = "carol@imap.test"

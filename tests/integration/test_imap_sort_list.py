@@ -8,13 +8,11 @@ zones and INTERNALDATEs set apart."""
 
 import base64
 import re
-import socket
-import time
 
 import pytest
 
-from test_imap import (ALICE, PASSWORDS, deliver, inbox_count, make_certificate,
-                       setup_directory, tls_context, wait_for)
+from test_imap import (ALICE, Raw, deliver, inbox_count, make_certificate,
+                       setup_directory, wait_for)
 
 
 def encoded(text):
@@ -54,58 +52,6 @@ def message(sender, to, cc, subject, date, size):
         lines.append(f"Date: {date}")
     body = ("x" * 70 + "\r\n") * (size // 72)
     return "\r\n".join(lines) + "\r\n\r\n" + body
-
-
-class Raw:
-    """One IMAP connection past STARTTLS and LOGIN, read line by line."""
-
-    def __init__(self, node, user=ALICE):
-        sock = socket.create_connection(("127.0.0.1", node.ports["imap"]), timeout=10)
-        self.sock, self.buf, self.tags = sock, b"", 0
-        assert self.line().startswith("* OK")
-        sock.sendall(b"s STARTTLS\r\n")
-        assert self.line().startswith("s OK")
-        self.sock = tls_context().wrap_socket(sock)
-        self.ok(f"LOGIN {user} {PASSWORDS[user]}")
-
-    def line(self, timeout=10):
-        deadline = time.monotonic() + timeout
-        while b"\r\n" not in self.buf:
-            left = deadline - time.monotonic()
-            assert left > 0, f"no line within {timeout}s; have {self.buf!r}"
-            self.sock.settimeout(left)
-            chunk = self.sock.recv(65536)
-            assert chunk, f"connection closed; have {self.buf!r}"
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode()
-
-    def cmd(self, text):
-        """Sends a command; returns its untagged lines and what follows the
-        tag of its completion ("OK [...] text")."""
-        self.tags += 1
-        tag = f"t{self.tags}"
-        self.sock.sendall(f"{tag} {text}\r\n".encode())
-        untagged = []
-        while True:
-            line = self.line()
-            if line.startswith(tag + " "):
-                return untagged, line[len(tag) + 1:]
-            untagged.append(line)
-
-    def ok(self, text):
-        untagged, done = self.cmd(text)
-        assert done.startswith("OK"), (text, done, untagged)
-        return untagged
-
-    def one(self, text, prefix):
-        """The one untagged line of a command that starts with prefix."""
-        lines = [line for line in self.ok(text) if line.startswith(prefix)]
-        assert len(lines) == 1, (text, lines)
-        return lines[0]
-
-    def close(self):
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")
