@@ -1,6 +1,7 @@
-"""The Python the bench drivers share (idle-connections.py and
-smtp-throughput.py import it from this folder): process trees from /proc,
-free loopback ports, starting and stopping a Tegu node, the command line's
+"""The Python the bench drivers share (idle-connections.py,
+smtp-throughput.py and imap-search.py import it from this folder): process
+trees from /proc, free loopback ports, starting and stopping a Tegu node,
+its domain and users, a word list for generated mail, the command line's
 common part and the Markdown tables they print."""
 import argparse
 import http.client
@@ -78,18 +79,21 @@ def healthy(port):
 
 
 def write_tegu_conf(path, workdir, node_name, dsn, http_port, smtp_port, submission_port,
-                    global_extra=""):
+                    global_extra="", imap_port=None, settings=None):
     """Writes a node's configuration (mode 0600): data in workdir, the
-    database dsn, HTTP, SMTP and submission listeners on 127.0.0.1 (and
-    IMAP on a free loopback port, so the node never binds 143 on all
-    addresses); global_extra, lines of [global], comes after nodeName."""
+    database dsn, HTTP, SMTP, submission and IMAP listeners on 127.0.0.1
+    (IMAP on imap_port, else on a free port, so the node never binds 143 on
+    all addresses); global_extra, lines of [global], comes after nodeName;
+    settings, {name: value}, go into [settings] (this node only)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(f"[global]\ndataDir = {workdir}\nnodeName = {node_name}\n{global_extra}\n"
                 f"[database]\ndsn = {dsn}\n\n[Log]\ndebug = false\n\n"
                 f"[WEB]\nadminPassword = bench\n\n[listen]\nhttp = 127.0.0.1:{http_port}\n"
                 f"smtp = 127.0.0.1:{smtp_port}\nsubmission = 127.0.0.1:{submission_port}\n"
-                f"imap = 127.0.0.1:{free_port()}\n")
+                f"imap = 127.0.0.1:{imap_port or free_port()}\n")
+        if settings:
+            f.write("\n[settings]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
 
 
 def start_tegu(build, conf, log_path):
@@ -113,6 +117,25 @@ def wait_healthy(proc, http_port, log_path):
         time.sleep(0.2)
 
 
+def teguctl(build, conf, *argv, stdin=None):
+    """Runs BUILD/teguctl -c conf ARGV... (60 s at most); its output, or
+    exits with its error."""
+    result = subprocess.run([os.path.join(build, "teguctl"), "-c", conf, *argv], input=stdin,
+                            capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        sys.exit(f"teguctl {' '.join(argv)} failed ({result.returncode}): "
+                 f"{result.stderr.strip()}")
+    return result.stdout
+
+
+def add_users(build, conf, domain, names, password):
+    """Creates the domain and the users NAME@domain, all with password."""
+    teguctl(build, conf, "domain", "add", domain)
+    for name in names:
+        teguctl(build, conf, "user", "add", f"{name}@{domain}", "--password-stdin",
+                stdin=password + "\n")
+
+
 def stop_tegu(proc):
     """Stops the node if it still runs: SIGTERM, SIGKILL after 30 s."""
     if proc.poll() is not None:
@@ -123,6 +146,22 @@ def stop_tegu(proc):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)
+
+
+# ------------------------------------------------------------ generated mail
+
+# Common English words for the text of generated messages.
+ENGLISH_WORDS = (
+    "the of and to in is that for it as was with be by on not he this are or his "
+    "from at which but have an they you were her she there been one all we their "
+    "has would when if so no will more can out other into some could time these "
+    "two may then do first any my now such like our over man me even most made "
+    "after also did many before must through back years where much your way well "
+    "down should because each just those people how too little state good very "
+    "make world still own see men work long get here between both life being under "
+    "never day same another know while last might us great old year off come since "
+    "against go came right used take three quarterly report meeting budget invoice "
+    "schedule delivery contract review project draft attached please regards").split()
 
 
 # ------------------------------------------------------------ command line and output

@@ -1,10 +1,12 @@
 # bench/lib.sh: the shell code the comparison scripts share, sourced by
-# run-idle-connections.sh and run-smtp-throughput.sh right after their
-# `set -euo pipefail`. It only defines: messages, process and pid-file
-# helpers, the cleanup on exit, package installation, free ports, and the
-# start and stop of the private PostgreSQL, Dovecot and Postfix. The start
-# functions read the variables the scripts set (workdir, pg_port,
-# postfix_port, ...); the cleanup reads the state variables below.
+# run-idle-connections.sh, run-smtp-throughput.sh and run-imap-search.sh
+# right after their `set -euo pipefail`. It only defines: messages, process
+# and pid-file helpers, the cleanup on exit, package installation, the
+# Release build, priority, free ports, the start and stop of the private
+# PostgreSQL, Dovecot and Postfix, running the Python driver and the
+# machine's description. The functions read the variables the scripts set
+# (workdir, pg_port, postfix_port, build, nice_level, ...); the cleanup
+# reads the state variables below.
 # shellcheck shell=bash disable=SC2034,SC2154 # variables set for the scripts, or by them
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,6 +33,52 @@ say() { printf '==> %s\n' "$*" >&2; }
 die() {
 	printf '%s: %s\n' "$script" "$*" >&2
 	exit 1
+}
+
+# usage LINES: those lines of the running script's header comment (its
+# synopsis, "3,5"), then exit 2.
+usage() {
+	sed -n "$1p" "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+# parse_options LINES OPTION... -- ARG...: reads the command line ARGs. An
+# OPTION is "--name=variable" (the next word is the variable's value) or
+# "--name=variable=value" (a switch: sets the variable to value); an ARG that
+# is none of them shows the usage (usage LINES). The caller checks the values.
+parse_options() {
+	local lines=$1 spec name variable value found
+	local options=()
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		options+=("$1")
+		shift
+	done
+	shift
+	while [ $# -gt 0 ]; do
+		found=false
+		for spec in "${options[@]}"; do
+			IFS='=' read -r name variable value <<<"$spec"
+			[ "$1" = "$name" ] || continue
+			if [[ $spec == *=*=* ]]; then
+				printf -v "$variable" '%s' "$value"
+				shift
+			else
+				[ $# -ge 2 ] || usage "$lines"
+				printf -v "$variable" '%s' "$2"
+				shift 2
+			fi
+			found=true
+			break
+		done
+		$found || usage "$lines"
+	done
+}
+
+# check_nice: dies unless $nice_level is a nice value (-20 to 19).
+check_nice() {
+	[[ $nice_level =~ ^-?[0-9]+$ ]] && [ "$nice_level" -ge -20 ] && [ "$nice_level" -le 19 ] ||
+		die "--nice: -20 to 19"
 }
 
 # alive PID: running and not a zombie.
@@ -209,6 +257,48 @@ install_packages() {
 	! { ! $before143 && listening 143; } || die "something listens on port 143 after the install"
 }
 
+# ------------------------------------------------------------ build and priority
+
+# build_release: builds tegu and teguctl (Release, build/release; incremental,
+# a no-op when up to date), or when $build is false checks that they are there.
+build_release() {
+	if ! $build; then
+		[ -x "$build_dir/tegu" ] && [ -x "$build_dir/teguctl" ] ||
+			die "--no-build, but $build_dir/tegu or teguctl is missing"
+		say "using $build_dir/tegu as found (built $(date -u -r "$build_dir/tegu" '+%F %H:%M UTC'))"
+		return
+	fi
+	say "building tegu and teguctl (Release) in build/release"
+	if [ ! -f "$build_dir/CMakeCache.txt" ]; then
+		cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+	fi
+	cmake --build "$build_dir" -j2 --target tegu teguctl >"$workdir/build.log" 2>&1 ||
+		{ tail -n 30 "$workdir/build.log" >&2; die "the build failed"; }
+}
+
+# set_priority: this script, and all it starts from here on, at nice $nice_level.
+set_priority() {
+	# The same for both systems, so that other work on the machine takes
+	# little of the CPU from the measurement. Everything started from here
+	# on (PostgreSQL, Dovecot, Postfix, the node, the clients) inherits the
+	# nice value. With autogroup scheduling (kernel.sched_autogroup_enabled)
+	# the CPU is shared between sessions first, and PostgreSQL, Dovecot and
+	# Postfix each start their own session: each of those autogroups, and
+	# this script's, gets the nice value too (autogroup_nice), else a system
+	# made of more sessions would get more CPU.
+	renice -n "$nice_level" -p $$ >/dev/null || die "renice failed"
+	if [ -r /proc/$$/autogroup ]; then
+		own_autogroup_nice=$(sed -n 's/.* nice \(-\{0,1\}[0-9]*\)$/\1/p' /proc/$$/autogroup)
+		autogroup_nice $$
+	fi
+}
+
+# autogroup_nice PID: gives PID's autogroup the nice value $nice_level.
+autogroup_nice() {
+	[ -w "/proc/$1/autogroup" ] || return 0
+	echo "$nice_level" >"/proc/$1/autogroup" 2>/dev/null || say "could not renice the autogroup of $1"
+}
+
 # ------------------------------------------------------------ servers
 
 # free_port [TAKEN...]: a port free on 127.0.0.1 now, none of the TAKEN ones (handed out already).
@@ -326,6 +416,36 @@ EOF
 	dovecot -c "$dovecot_conf" || { tail -n 20 "$dir/dovecot.log" >&2; die "Dovecot did not start"; }
 }
 
+# start_imap_dovecot INSTANCE COMMENT [SETTING...]: the private Dovecot serving
+# IMAP on 127.0.0.1:$dovecot_port; sets dovecot_pid.
+start_imap_dovecot() {
+	# dovecot_dirs and the users file come first (the caller's). Plaintext
+	# logins (PLAIN, LOGIN) without TLS: loopback only. The config gets the
+	# lines on stdin, then service imap-login with the SETTINGs.
+	local instance=$1 comment=$2
+	shift 2
+	start_dovecot imap "$instance" "$comment" "starting Dovecot (imap) on 127.0.0.1:$dovecot_port" \
+		< <(
+			cat
+			cat <<EOF
+disable_plaintext_auth = no
+auth_mechanisms = plain
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $dovecot_port
+  }
+  inet_listener imaps {
+    port = 0
+  }
+EOF
+			[ $# -eq 0 ] || printf '  %s\n' "$@"
+			echo "}"
+		)
+	wait_listening "$dovecot_port" Dovecot "$workdir/dovecot/dovecot.log"
+	dovecot_pid=$(pidfile_pid "$workdir/dovecot/run/master.pid") || die "no Dovecot master.pid"
+}
+
 # start_postfix MAXPROC [SETTING...]: starts the private Postfix, smtpd on $postfix_port; sets postfix_pid.
 start_postfix() {
 	# postfix -c in $workdir/postfix; one smtpd listener on 127.0.0.1, MAXPROC
@@ -387,3 +507,34 @@ start_postfix() {
 	wait_listening "$postfix_port" Postfix "$dir/maillog"
 	postfix_pid=$(pidfile_pid "$dir/queue/pid/master.pid") || die "no Postfix master.pid"
 }
+
+# ------------------------------------------------------------ the driver and the report
+
+# run_driver COMMAND...: runs the Python driver, its output into
+# $workdir/result.txt, then shows it; sets status to its exit status.
+run_driver() {
+	# In the background and waited for, so that a signal reaches the cleanup
+	# at once; the cleanup stops it (and so the node and the clients) first.
+	status=0
+	"$@" >"$workdir/result.txt" &
+	bench_pid=$!
+	wait "$bench_pid" || status=$?
+	bench_pid=
+	cat "$workdir/result.txt"
+	[ -s "$workdir/result.txt" ] || die "the measurement printed nothing (exit $status)"
+}
+
+# machine [NAME VERSION]...: one line: CPU, memory, OS, kernel, PostgreSQL's
+# version and then each NAME VERSION given ("Dovecot 2.3.19.1").
+machine() {
+	local cpu mem
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+	mem=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+	printf '%s vCPUs (%s), %s, Debian %s, kernel %s; PostgreSQL %s' \
+		"$(nproc)" "$cpu" "$mem" "$(cat /etc/debian_version)" "$(uname -r)" \
+		"$("$pg_bindir/postgres" --version | awk '{print $3}')"
+	[ $# -eq 0 ] || printf ', %s' "$@"
+}
+
+# dovecot_version: Dovecot's version number.
+dovecot_version() { dovecot --version | awk '{print $1}'; }

@@ -17,7 +17,7 @@
 #   5. stops everything it started and removes the folder, on any exit.
 # Every wait is bounded. The folder is kept after a failure, or always with
 # KEEP_WORKDIR=1, for the servers' logs. What it shares with
-# run-smtp-throughput.sh (cleanup, packages, the servers) is in bench/lib.sh.
+# the other run-*.sh scripts (cleanup, packages, the servers) is in bench/lib.sh.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -28,19 +28,13 @@ dovecot_count=10000
 postfix_count=500
 timeout=180
 
-usage() {
-	sed -n '3,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
-	exit 2
-}
-
 while [ $# -gt 0 ]; do
 	case $1 in
 	--count) tegu_count=${2:?}; shift 2 ;;
 	--dovecot-count) dovecot_count=${2:?}; shift 2 ;;
 	--postfix-count) postfix_count=${2:?}; shift 2 ;;
 	--timeout) timeout=${2:?}; shift 2 ;;
-	-h | --help) usage ;;
-	*) usage ;;
+	*) usage 3,5 ;;
 	esac
 done
 for n in "$tegu_count" "$dovecot_count" "$postfix_count" "$timeout"; do
@@ -62,36 +56,17 @@ build_tegu() {
 	[ -x "$build_dir/tegu" ] || die "the build did not produce $build_dir/tegu"
 }
 
-# start_imap_dovecot: a private Dovecot serving IMAP on 127.0.0.1:$dovecot_port
+# start_idle_dovecot: a private Dovecot serving IMAP on 127.0.0.1:$dovecot_port
 # (imap-login in high-performance mode); sets dovecot_pid.
-start_imap_dovecot() {
-	local dir=$workdir/dovecot
+start_idle_dovecot() {
 	dovecot_dirs
 	# Unused (nobody logs in) but Dovecot wants an authentication database.
-	printf 'bench:{PLAIN}bench:65534:65534::/nonexistent::\n' >"$dir/users"
-	start_dovecot imap tegu-bench-dovecot "a private Dovecot, no system config included." \
-		"starting Dovecot (imap) on 127.0.0.1:$dovecot_port" <<EOF
-disable_plaintext_auth = no
-auth_mechanisms = plain
-# High-performance mode: one imap-login process serves every connection
-# before login (the usual setting for many clients).
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = $dovecot_port
-  }
-  inet_listener imaps {
-    port = 0
-  }
-  service_count = 0
-  process_min_avail = 1
-  process_limit = 1
-  client_limit = $((dovecot_count + 100))
-  vsz_limit = 2G
-}
-EOF
-	wait_listening "$dovecot_port" Dovecot "$dir/dovecot.log"
-	dovecot_pid=$(pidfile_pid "$dir/run/master.pid") || die "no Dovecot master.pid"
+	printf 'bench:{PLAIN}bench:65534:65534::/nonexistent::\n' >"$workdir/dovecot/users"
+	# High-performance mode: one imap-login process serves every connection
+	# before login (the usual setting for many clients).
+	start_imap_dovecot tegu-bench-dovecot "a private Dovecot, no system config included." \
+		"service_count = 0" "process_min_avail = 1" "process_limit = 1" \
+		"client_limit = $((dovecot_count + 100))" "vsz_limit = 2G" </dev/null
 }
 
 # ------------------------------------------------------------ main
@@ -120,7 +95,7 @@ dovecot_port=$(free_port "$pg_port")
 postfix_port=$(free_port "$pg_port" "$dovecot_port")
 
 start_pg "" "a throwaway cluster, loopback only." "fsync = off"
-start_imap_dovecot
+start_idle_dovecot
 start_postfix "$((postfix_count + 100))" "default_process_limit = $((postfix_count + 100))"
 
 say "measuring (Tegu $tegu_count, Dovecot $dovecot_count, Postfix $postfix_count connections)"

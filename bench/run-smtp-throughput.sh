@@ -20,7 +20,8 @@
 #   5. stops everything it started and removes the folder, on any exit.
 # Every wait is bounded. The folder is kept after a failure, or always with
 # KEEP_WORKDIR=1, for the servers' logs. What it shares with
-# run-idle-connections.sh (cleanup, packages, the servers) is in bench/lib.sh.
+# the other run-*.sh scripts (cleanup, packages, the build, the servers) is in
+# bench/lib.sh.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -38,11 +39,6 @@ pg_diagnostics=false
 pg_settings=()
 nice_level=-10
 
-usage() {
-	sed -n '3,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
-	exit 2
-}
-
 args=("$@")
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -59,8 +55,7 @@ while [ $# -gt 0 ]; do
 	--nice) nice_level=${2:?}; shift 2 ;;
 	--no-build) build=false; shift ;;
 	--readme) readme=true; shift ;;
-	-h | --help) usage ;;
-	*) usage ;;
+	*) usage 3,7 ;;
 	esac
 done
 [[ $users =~ ^[1-9][0-9]*$ ]] && [ "$users" -le 1000 ] || die "--users: 1 to 1000"
@@ -68,31 +63,13 @@ done
 [ -z "$runs" ] || [[ $runs =~ ^[0-9]+:[0-9]+:[0-9]+(,[0-9]+:[0-9]+:[0-9]+)*$ ]] ||
 	die "--runs: SIZE:CLIENTS:MESSAGES[,...]"
 [ -z "$perf" ] || [[ $perf =~ ^[0-9]+:[0-9]+$ ]] || die "--perf: SIZE:CLIENTS"
-[[ $nice_level =~ ^-?[0-9]+$ ]] && [ "$nice_level" -ge -20 ] && [ "$nice_level" -le 19 ] ||
-	die "--nice: -20 to 19"
+check_nice
 
 [ "$(id -u)" -eq 0 ] || die "run as root: it installs packages and starts Dovecot and Postfix"
 
 trap_cleanup
 
 # ------------------------------------------------------------ build and servers
-
-# build_tegu: builds tegu and teguctl (Release, incremental), or with
-# --no-build checks that they are there.
-build_tegu() {
-	if ! $build; then
-		[ -x "$build_dir/tegu" ] && [ -x "$build_dir/teguctl" ] ||
-			die "--no-build, but $build_dir/tegu or teguctl is missing"
-		say "using $build_dir/tegu as found (built $(date -u -r "$build_dir/tegu" '+%F %H:%M UTC'))"
-		return
-	fi
-	say "building tegu and teguctl (Release) in build/release"
-	if [ ! -f "$build_dir/CMakeCache.txt" ]; then
-		cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
-	fi
-	cmake --build "$build_dir" -j2 --target tegu teguctl >"$workdir/build.log" 2>&1 ||
-		{ tail -n 30 "$workdir/build.log" >&2; die "the build failed"; }
-}
 
 # start_durable_pg: the throwaway PostgreSQL cluster, durable, with the
 # --pg-setting lines and, with --pg-diagnostics, pg_stat_statements.
@@ -174,37 +151,10 @@ start_virtual_postfix() {
 		"virtual_transport = lmtp:unix:$workdir/dovecot/run/lmtp"
 }
 
-# machine: one line: CPU, memory, kernel, OS, server versions.
-machine() {
-	local cpu mem
-	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-	mem=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
-	printf '%s vCPUs (%s), %s, Debian %s, kernel %s; PostgreSQL %s, Postfix %s, Dovecot %s' \
-		"$(nproc)" "$cpu" "$mem" "$(cat /etc/debian_version)" "$(uname -r)" \
-		"$("$pg_bindir/postgres" --version | awk '{print $3}')" \
-		"$(postconf -d -h mail_version)" "$(dovecot --version | awk '{print $1}')"
-}
-
 # ------------------------------------------------------------ main
 
-# Priority, the same for both systems, so that other work on the machine
-# takes little of the CPU from the measurement. Everything started from
-# here on (PostgreSQL, Dovecot, Postfix, the node, the clients) inherits
-# the nice value. With autogroup scheduling (kernel.sched_autogroup_enabled),
-# the CPU is shared between sessions first, and PostgreSQL, Dovecot and
-# Postfix each start their own session: each of those autogroups, and this
-# script's, gets the nice value too (/proc/PID/autogroup), else a system
-# made of more sessions would get more CPU.
-renice -n "$nice_level" -p $$ >/dev/null || die "renice failed"
-# autogroup_nice PID: gives PID's autogroup our nice value.
-autogroup_nice() {
-	[ -w "/proc/$1/autogroup" ] || return 0
-	echo "$nice_level" >"/proc/$1/autogroup" 2>/dev/null || say "could not renice the autogroup of $1"
-}
-if [ -r /proc/$$/autogroup ]; then
-	own_autogroup_nice=$(sed -n 's/.* nice \(-\{0,1\}[0-9]*\)$/\1/p' /proc/$$/autogroup)
-	autogroup_nice $$
-fi
+# Priority: see set_priority in lib.sh.
+set_priority
 
 workdir=$(mktemp -d /tmp/tegu-bench-smtp.XXXXXX)
 # The servers' own users (postgres, dovecot, postfix, nobody) pass through it.
@@ -215,7 +165,7 @@ if $build || [ ! -x "$build_dir/tegu" ]; then
 	mapfile -t -O ${#packages[@]} packages < <(build_packages)
 fi
 install_packages "${packages[@]}"
-build_tegu
+build_release
 [ -x /usr/sbin/smtp-source ] || die "/usr/sbin/smtp-source not found (package postfix)"
 
 pg_port=$(free_port)
@@ -243,20 +193,13 @@ helper=("$python" "$repo/bench/smtp-throughput.py"
 
 started=$(date -u '+%F %H:%M UTC')
 say "measuring"
-# In the background and waited for, so that a signal reaches the cleanup at
-# once; the cleanup stops it (and so the node and the clients) first.
-status=0
-"${helper[@]}" >"$workdir/result.txt" &
-bench_pid=$!
-wait "$bench_pid" || status=$?
-bench_pid=
-cat "$workdir/result.txt"
-[ -s "$workdir/result.txt" ] || die "the measurement printed nothing (exit $status)"
+run_driver "${helper[@]}"
 
 if $readme; then
 	{
 		printf '\n### Results %s\n\n' "$started"
-		printf '%s; Tegu %s (build/release, %s). ' "$(machine)" \
+		printf '%s; Tegu %s (build/release, %s). ' \
+			"$(machine "Postfix $(postconf -d -h mail_version)" "Dovecot $(dovecot_version)")" \
 			"$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)" \
 			"$($build && echo "built by the run" || echo "as found")"
 		printf 'Output of `%s`:\n\n' \

@@ -144,16 +144,7 @@ def machine_cpu():
 
 # ------------------------------------------------------------ messages
 
-WORDS = ("the of and to in is that for it as was with be by on not he this are or his "
-         "from at which but have an they you were her she there been one all we their "
-         "has would when if so no will more can out other into some could time these "
-         "two may then do first any my now such like our over man me even most made "
-         "after also did many before must through back years where much your way well "
-         "down should because each just those people how too little state good very "
-         "make world still own see men work long get here between both life being under "
-         "never day same another know while last might us great old year off come since "
-         "against go came right used take three quarterly report meeting budget invoice "
-         "schedule delivery contract review project draft attached please regards").split()
+WORDS = benchlib.ENGLISH_WORDS
 
 
 def make_message(path, size, rng):
@@ -218,15 +209,6 @@ class Tegu:
         self.db = None
         self.log_offset = 0
 
-    def _teguctl(self, *argv, stdin=None):
-        result = subprocess.run([os.path.join(self.args.tegu_build, "teguctl"), "-c", self.conf,
-                                 *argv], input=stdin, capture_output=True, text=True,
-                                timeout=60)
-        if result.returncode != 0:
-            sys.exit(f"teguctl {' '.join(argv)} failed ({result.returncode}): "
-                     f"{result.stderr.strip()}")
-        return result.stdout
-
     def start(self):
         benchlib.write_tegu_conf(self.conf, self.workdir, "bench-smtp", self.args.dsn,
                                  self.http_port, self.port, self.submission_port,
@@ -240,10 +222,8 @@ class Tegu:
         say(f"tegu node pid {self.proc.pid} (nice {os.getpriority(os.PRIO_PROCESS, self.proc.pid)}, "
             f"{group}), SMTP on 127.0.0.1:{self.port}")
         benchlib.wait_healthy(self.proc, self.http_port, self.log_path)
-        self._teguctl("domain", "add", DOMAIN)
-        for i in range(1, self.args.users + 1):
-            self._teguctl("user", "add", f"u{i}@{DOMAIN}", "--password-stdin",
-                          stdin="bench-password\n")
+        benchlib.add_users(self.args.tegu_build, self.conf, DOMAIN,
+                           [f"u{i}" for i in range(1, self.args.users + 1)], "bench-password")
         self.db = psycopg2.connect(self.args.dsn, application_name="bench")
         self.db.autocommit = True
 
