@@ -32,8 +32,8 @@ static int copy_exceeds_quota(struct imap_session *s, const char *uids, const ch
 	unsigned count;
 	uint64_t used, adding = 0;
 	int64_t deadline = deadline_after_ms(IMAP_DB_TIMEOUT_MS);
-	if (store_message_fetch(s->sel.mailbox.id, uids, false, 0, s->arena, &rows, &count,
-				deadline, error_r) < 0 ||
+	if (store_message_fetch(s->sel.mailbox.id, uids, STORE_FETCH_ROWS, 0, s->arena, &rows,
+				&count, deadline, error_r) < 0 ||
 	    store_quota_usage(s->user.id, &used, deadline, error_r) < 0)
 		return -1;
 	for (unsigned i = 0; i < count; i++)

@@ -68,8 +68,8 @@ static bool load_content(struct fetch_message *m)
 	struct store_message *rows;
 	unsigned count;
 	const char *error;
-	if (store_message_fetch(m->s->sel.mailbox.id, range, true, 0, m->arena, &rows, &count,
-				db_deadline(), &error) < 0 ||
+	if (store_message_fetch(m->s->sel.mailbox.id, range, STORE_FETCH_CONTENT, 0, m->arena,
+				&rows, &count, db_deadline(), &error) < 0 ||
 	    count != 1 || rows[0].content == NULL) {
 		m->failed = true;
 		return false;
@@ -400,8 +400,10 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 
 	struct store_message *rows;
 	unsigned count;
-	if (store_message_fetch(s->sel.mailbox.id, uids, false, r.changed_since, s->arena, &rows,
-				&count, db_deadline(), &error) < 0) {
+	if (store_message_fetch(s->sel.mailbox.id, uids,
+				r.needs_structure ? STORE_FETCH_STRUCTURE : STORE_FETCH_ROWS,
+				r.changed_since, s->arena, &rows, &count, db_deadline(),
+				&error) < 0) {
 		imap_db_error(s, error);
 		return;
 	}

@@ -46,8 +46,8 @@ static const struct mail_envelope *load_envelope(struct sort_run *r,
 	snprintf(range, sizeof(range), "{[%u,%u]}", row->uid, row->uid);
 	struct store_message *rows;
 	unsigned count;
-	if (store_message_fetch(r->s->sel.mailbox.id, range, true, 0, r->scratch, &rows, &count,
-				deadline_after_ms(IMAP_DB_TIMEOUT_MS), &error) < 0 ||
+	if (store_message_fetch(r->s->sel.mailbox.id, range, STORE_FETCH_CONTENT, 0, r->scratch,
+				&rows, &count, deadline_after_ms(IMAP_DB_TIMEOUT_MS), &error) < 0 ||
 	    count != 1 || rows[0].content == NULL) {
 		r->unreadable++;
 		return NULL;
@@ -127,8 +127,12 @@ void imap_cmd_sort(struct imap_session *s, const struct imap_command *cmd)
 	};
 	if (r.envelope)
 		r.scratch = arena_create(16 * 1024);
-	int ret = imap_search_run_matches(s, &run, r.envelope ? STORE_SORT_STRUCTURE : 0,
-					  add_message, &r);
+	/* DATE sorts by the Date: field, kept beside the content. */
+	unsigned fields = r.envelope ? STORE_SORT_STRUCTURE : 0;
+	for (int i = 0; i < ncriteria; i++)
+		if (criteria[i].key == IMAP_SORT_DATE)
+			fields |= STORE_SORT_BLOB;
+	int ret = imap_search_run_matches(s, &run, fields, add_message, &r);
 	if (r.scratch != NULL)
 		arena_destroy(&r.scratch);
 	if (ret < 0)

@@ -249,8 +249,8 @@ int imap_select_sync(struct imap_session *s, bool allow_expunge)
 
 	struct store_message *changed;
 	unsigned count;
-	if (store_message_fetch(sel->mailbox.id, "{[1,)}", false, sel->modseq_seen, s->arena,
-				&changed, &count, deadline_after_ms(IMAP_DB_TIMEOUT_MS),
+	if (store_message_fetch(sel->mailbox.id, "{[1,)}", STORE_FETCH_ROWS, sel->modseq_seen,
+				s->arena, &changed, &count, deadline_after_ms(IMAP_DB_TIMEOUT_MS),
 				&error) < 0) {
 		log_warn("event=imap_sync_failed session=%s error=\"%s\"", s->id, error);
 		return 0;
@@ -339,8 +339,8 @@ int imap_select_resync_load(struct imap_session *s, uint64_t modseq,
 	/* Changes to any message of the view, in the known UIDs or not (new
 	 * messages among them): telling more than the client knows is
 	 * harmless, telling less would lose flag changes. */
-	if (store_message_fetch(sel->mailbox.id, "{[1,)}", false, modseq, s->arena, &r->changed,
-				&count, deadline, error_r) < 0)
+	if (store_message_fetch(sel->mailbox.id, "{[1,)}", STORE_FETCH_ROWS, modseq, s->arena,
+				&r->changed, &count, deadline, error_r) < 0)
 		return -1;
 	unsigned kept = 0;
 	for (unsigned i = 0; i < count; i++)

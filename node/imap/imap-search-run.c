@@ -63,6 +63,7 @@ int imap_search_run_prepare(struct imap_session *s, const char *verb, const stru
 		return -1;
 	}
 	run_r->with_modseq = imap_search_has(key, IMAP_SEARCH_MODSEQ);
+	run_r->needs_blob = imap_search_needs_blob(key);
 	if (run_r->with_modseq)
 		s->condstore = true;
 
@@ -88,6 +89,8 @@ int imap_search_run_matches(struct imap_session *s, const struct imap_search_run
 			    unsigned fields, store_sort_fn *fn, void *context)
 {
 	const char *error;
+	if (run->needs_blob)
+		fields |= STORE_SORT_BLOB;
 	if (store_sort_matches(s->sel.mailbox.id, run->where, run->params, run->nparams, fields, fn,
 			       context, deadline_after_ms(IMAP_DB_TIMEOUT_MS), &error) < 0) {
 		imap_db_error(s, error);

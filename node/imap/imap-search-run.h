@@ -37,6 +37,7 @@ struct imap_search_run {
 	const char **params;
 	unsigned nparams;
 	bool with_modseq; /* a MODSEQ key: answers carry the highest MODSEQ */
+	bool needs_blob;  /* the condition reads the content's columns (b.) */
 };
 
 /* Parses the keys args[0..count) (verb names the command in errors) and

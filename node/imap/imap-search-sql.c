@@ -492,3 +492,21 @@ int imap_search_sql(struct arena *arena, const struct imap_search_key *key,
 	}
 	return 0;
 }
+
+bool imap_search_needs_blob(const struct imap_search_key *key)
+{
+	switch (key->type) {
+	case IMAP_SEARCH_HEADER:
+	case IMAP_SEARCH_BODY:
+	case IMAP_SEARCH_TEXT:
+		return true;
+	case IMAP_SEARCH_DATE:
+		return key->date_field == IMAP_SEARCH_SENTDATE;
+	default:
+		break;
+	}
+	for (const struct imap_search_key *c = key->children; c != NULL; c = c->next)
+		if (imap_search_needs_blob(c))
+			return true;
+	return false;
+}

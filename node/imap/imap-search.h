@@ -104,6 +104,10 @@ int imap_search_parse(struct arena *arena, const struct imap_arg *args, unsigned
  * MODSEQ and SAVEDATE likewise tell the command what to send back. */
 bool imap_search_has(const struct imap_search_key *key, enum imap_search_type type);
 
+/* true if the condition reads columns of mail_blobs (header fields, the
+ * full-text index, the Date: field): without, the query need not join it. */
+bool imap_search_needs_blob(const struct imap_search_key *key);
+
 /* The session's view of the mailbox, for message numbers and '*'. */
 struct imap_search_view {
 	const uint32_t *uids; /* uids[seq - 1]: ascending */

@@ -83,11 +83,18 @@ int store_message_uids(int64_t mailbox_id, struct arena *arena, uint32_t **uids_
 		       uint32_t *count_r, struct store_mailbox *counters_r, int64_t deadline,
 		       const char **error_r);
 
+/* How much store_message_fetch() reads of each message. */
+enum store_fetch_level {
+	STORE_FETCH_ROWS,      /* uid, modseq, flags, dates, size, email_id */
+	STORE_FETCH_STRUCTURE, /* and the cached structure */
+	STORE_FETCH_CONTENT,   /* and the message octets */
+};
+
 /* The messages whose UIDs are in uids (a PostgreSQL int8multirange
- * literal, see imap_seqset_write_multirange), ascending. with_content
- * also loads the message octets. changed_since > 0 keeps only messages
- * with a greater MODSEQ. */
-int store_message_fetch(int64_t mailbox_id, const char *uids, bool with_content,
+ * literal, see imap_seqset_write_multirange), ascending, read to the
+ * given level. changed_since > 0 keeps only messages with a greater
+ * MODSEQ. */
+int store_message_fetch(int64_t mailbox_id, const char *uids, enum store_fetch_level level,
 			uint64_t changed_since, struct arena *arena,
 			struct store_message **messages_r, unsigned *count_r, int64_t deadline,
 			const char **error_r);
@@ -146,6 +153,9 @@ struct store_sort_row {
 };
 enum store_sort_fields {
 	STORE_SORT_STRUCTURE = 1 << 0, /* read the cached structure too */
+	/* The condition reads mail_blobs (b.), or the caller wants the Date:
+	 * field (sent_date): join it. Without, only messages is read. */
+	STORE_SORT_BLOB = 1 << 1,
 };
 typedef void store_sort_fn(void *context, const struct store_sort_row *row);
 /* Calls fn for each message of the mailbox that satisfies where, by

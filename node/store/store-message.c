@@ -83,14 +83,21 @@ int store_message_uids(int64_t mailbox_id, struct arena *arena, uint32_t **uids_
 	return 0;
 }
 
-static const char fetch_sql[] =
-    "SELECT m.uid::text, m.modseq::text, array_to_string(m.flags, ' '),"
-    " extract(epoch FROM m.internaldate)::bigint::text,"
-    " extract(epoch FROM m.savedate)::bigint::text, m.size::text, m.email_id, b.structure,"
-    " CASE WHEN $3 THEN b.content END"
-    " FROM messages m JOIN mail_blobs b ON b.hash = m.blob_hash"
-    " WHERE m.mailbox_id = $1 AND m.uid <@ $2::int8multirange AND m.modseq > $4"
-    " ORDER BY m.uid";
+#define FETCH_COLUMNS                                                                              \
+	"SELECT m.uid::text, m.modseq::text, array_to_string(m.flags, ' '),"                       \
+	" extract(epoch FROM m.internaldate)::bigint::text,"                                       \
+	" extract(epoch FROM m.savedate)::bigint::text, m.size::text, m.email_id"
+#define FETCH_WHERE                                                                                \
+	" WHERE m.mailbox_id = $1 AND m.uid <@ $2::int8multirange AND m.modseq > $4"               \
+	" ORDER BY m.uid"
+
+/* Flags and the like come from messages alone: a FETCH FLAGS of a whole
+ * mailbox, and every update a session reports, need no blob. */
+static const char fetch_rows_sql[] =
+    FETCH_COLUMNS ", NULL::bytea, $3::text::bytea FROM messages m" FETCH_WHERE;
+static const char fetch_blob_sql[] =
+    FETCH_COLUMNS ", b.structure, CASE WHEN $3 = 't' THEN b.content END"
+		  " FROM messages m JOIN mail_blobs b ON b.hash = m.blob_hash" FETCH_WHERE;
 
 static const char *binary_copy(struct arena *arena, PGresult *res, int row, int column,
 			       size_t *len_r)
@@ -106,7 +113,7 @@ static const char *binary_copy(struct arena *arena, PGresult *res, int row, int 
 	return copy;
 }
 
-int store_message_fetch(int64_t mailbox_id, const char *uids, bool with_content,
+int store_message_fetch(int64_t mailbox_id, const char *uids, enum store_fetch_level level,
 			uint64_t changed_since, struct arena *arena,
 			struct store_message **messages_r, unsigned *count_r, int64_t deadline,
 			const char **error_r)
@@ -114,9 +121,16 @@ int store_message_fetch(int64_t mailbox_id, const char *uids, bool with_content,
 	char id[24], since[24];
 	snprintf(id, sizeof(id), "%lld", (long long)mailbox_id);
 	snprintf(since, sizeof(since), "%llu", (unsigned long long)changed_since);
-	const char *params[] = {id, uids, with_content ? "t" : "f", since};
-	const struct db_stmt stmt = {
-	    .sql = fetch_sql, .nparams = 4, .params = params, .binary_results = true};
+	bool content = level == STORE_FETCH_CONTENT;
+	/* $3 is in both statements so that both take the same parameters;
+	 * the rows-only one turns it into a NULL content. */
+	const char *params[] = {id, uids, content ? "t" : NULL, since};
+	const struct db_stmt stmt = {.sql = level == STORE_FETCH_ROWS ? fetch_rows_sql
+								      : fetch_blob_sql,
+				     .nparams = 4,
+				     .params = params,
+				     .binary_results = true,
+				     .prepared = true};
 	PGresult *res = db_query_stmt(&stmt, deadline, error_r);
 	if (res == NULL)
 		return -1;

@@ -14,8 +14,7 @@
  * column is selected as text. The structure column is one of two fixed
  * fragments: the condition's parameters follow $1 directly. */
 static const char select_sql[] =
-    "SELECT m.uid::text, m.modseq::text, extract(epoch FROM m.internaldate)::bigint::text,"
-    " extract(epoch FROM b.sent_date)::bigint::text, m.size::text, ";
+    "SELECT m.uid::text, m.modseq::text, extract(epoch FROM m.internaldate)::bigint::text, ";
 
 int store_sort_matches(int64_t mailbox_id, const char *where, const char *const *params,
 		       unsigned nparams, unsigned fields, store_sort_fn *fn, void *context,
@@ -30,15 +29,16 @@ int store_sort_matches(int64_t mailbox_id, const char *where, const char *const 
 		all[i] = params[i];
 	all[0] = id;
 	struct strbuf sql = {0};
+	/* The join is only for conditions and keys that read the content's
+	 * columns: flag, date and size searches over a large mailbox then
+	 * read messages alone. */
+	bool blob = (fields & (STORE_SORT_BLOB | STORE_SORT_STRUCTURE)) != 0;
 	strbuf_append(&sql, select_sql, sizeof(select_sql) - 1);
-	if (fields & STORE_SORT_STRUCTURE)
-		strbuf_appendf(&sql, "b.structure");
-	else
-		strbuf_appendf(&sql, "NULL::bytea");
-	strbuf_appendf(&sql,
-		       " FROM messages m JOIN mail_blobs b ON b.hash = m.blob_hash"
-		       " WHERE m.mailbox_id = $1 AND %s ORDER BY m.uid",
-		       where);
+	strbuf_appendf(&sql, "%s, m.size::text, %s FROM messages m%s",
+		       blob ? "extract(epoch FROM b.sent_date)::bigint::text" : "NULL::text",
+		       (fields & STORE_SORT_STRUCTURE) ? "b.structure" : "NULL::bytea",
+		       blob ? " JOIN mail_blobs b ON b.hash = m.blob_hash" : "");
+	strbuf_appendf(&sql, " WHERE m.mailbox_id = $1 AND %s ORDER BY m.uid", where);
 	const struct db_stmt stmt = {.sql = sql.data,
 				     .nparams = (int)(nparams > 0 ? nparams : 1),
 				     .params = all,
