@@ -14,17 +14,6 @@
 #include "mail/mail-structure-cache.h"
 #include "mail/mail-text.h"
 
-/* The length of s[0..len) cut to at most max octets without splitting a
- * UTF-8 sequence. */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
-}
-
 static const char *sent_date(struct arena *arena, const struct mail_structure *st)
 {
 	const struct mail_envelope *env = st->envelope;
@@ -59,7 +48,7 @@ int mail_index_build(struct arena *arena, const char *data, size_t size, struct 
 	struct strbuf text = {0};
 	mail_text_body(&text, st, data);
 	index_r->text = arena_strndup(arena, text.data != NULL ? text.data : "",
-				      utf8_cut(text.data, text.len, MAIL_INDEX_MAX_TEXT));
+				      mail_text_utf8_cut(text.data, text.len, MAIL_INDEX_MAX_TEXT));
 	strbuf_free(&text);
 
 	index_r->sent_date = sent_date(arena, st);

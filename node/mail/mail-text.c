@@ -129,8 +129,7 @@ static void append_clean(struct strbuf *out, const char *s, size_t len)
 	append(out, s + run, i - run);
 }
 
-/* The longest prefix of s[0..len) that does not end inside a character. */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
+size_t mail_text_utf8_cut(const char *s, size_t len, size_t max)
 {
 	if (len <= max)
 		return len;
@@ -609,7 +608,7 @@ unsigned mail_text_header_fields(struct arena *arena, const struct mail_structur
 			v++;
 			vlen--;
 		}
-		vlen = utf8_cut(v, vlen, MAIL_TEXT_MAX_FIELD);
+		vlen = mail_text_utf8_cut(v, vlen, MAIL_TEXT_MAX_FIELD);
 		while (vlen > 0 && is_trim(v[vlen - 1]))
 			vlen--;
 		append(&field, v, vlen);
@@ -809,7 +808,7 @@ static void body_add(struct body_ctx *ctx, const char *s, size_t len)
 		strbuf_append(ctx->out, "\n", 1);
 		room--;
 	}
-	size_t n = utf8_cut(s, len, room);
+	size_t n = mail_text_utf8_cut(s, len, room);
 	if (n < len)
 		ctx->full = true;
 	append(ctx->out, s, n);

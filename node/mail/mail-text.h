@@ -25,6 +25,10 @@ struct mail_structure;
 /* Octets kept of one header field value. */
 #define MAIL_TEXT_MAX_FIELD 4096
 
+/* The length of the longest prefix of the UTF-8 text s[0..len), at most
+ * max octets, that does not end inside a character. */
+size_t mail_text_utf8_cut(const char *s, size_t len, size_t max);
+
 /* Appends to out the UTF-8 form of text[0..len) in charset (NULL or a
  * charset iconv does not know: taken as UTF-8, invalid octets becoming
  * U+FFFD). */
@@ -39,8 +43,7 @@ void mail_text_decode_header(struct strbuf *out, const char *value, size_t len);
 /* Decodes a part's body of the given Content-Transfer-Encoding (NULL,
  * "7bit", "8bit", "binary": as is; "quoted-printable", "base64": decoded,
  * leniently; anything else: as is), appending the octets. */
-void mail_text_decode_body(struct strbuf *out, const char *encoding, const char *body,
-			   size_t len);
+void mail_text_decode_body(struct strbuf *out, const char *encoding, const char *body, size_t len);
 
 /* The header fields of the message's top-level header (data is the
  * message the structure was parsed from): each "name:value", the name

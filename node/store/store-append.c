@@ -4,6 +4,7 @@
  * whose lock orders the changes of every node, and each change is
  * announced on channel "mailbox" after its commit. */
 #include "store/store-mailbox.h"
+#include "store/store-internal.h"
 
 #include <limits.h>
 #include <openssl/sha.h>
@@ -15,13 +16,6 @@
 #include "lib/db-listen.h"
 #include "lib/db.h"
 #include "lib/strbuf.h"
-
-static void announce(int64_t mailbox_id)
-{
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", (long long)mailbox_id);
-	db_notify_after_commit("mailbox", id);
-}
 
 /* ---- APPEND ---- */
 
@@ -108,7 +102,7 @@ int store_message_append(int64_t mailbox_id, const struct store_append *message,
 	*modseq_r = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
 	*uidvalidity_r = (uint32_t)strtoul(PQgetvalue(res, 0, 2), NULL, 10);
 	PQclear(res);
-	announce(mailbox_id);
+	store_announce_mailbox(mailbox_id);
 	return 0;
 }
 
@@ -228,9 +222,9 @@ int store_message_copy(int64_t src_mailbox_id, const char *uids, int64_t dst_mai
 	if (move && PQntuples(done[1]) == 1)
 		result_r->src_modseq = strtoull(PQgetvalue(done[1], 0, 0), NULL, 10);
 	if (count > 0)
-		announce(dst_mailbox_id);
+		store_announce_mailbox(dst_mailbox_id);
 	if (result_r->src_modseq > 0)
-		announce(src_mailbox_id);
+		store_announce_mailbox(src_mailbox_id);
 	ret = 0;
 out:
 	for (unsigned i = 0; i < 2; i++)

@@ -25,6 +25,23 @@ const char store_ensure_folders_sql[] =
 
 #define MAILBOX_COLUMNS "id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq"
 
+static void read_mailbox(PGresult *res, int row, struct arena *arena, struct store_mailbox *mb);
+
+/* The answer of a lookup of one mailbox: 0 with *mailbox_r, 1 for none,
+ * -1 when res is NULL (the query failed). Clears res. */
+static int read_one_mailbox(PGresult *res, struct arena *arena, struct store_mailbox *mailbox_r)
+{
+	if (res == NULL)
+		return -1;
+	int ret = 1;
+	if (PQntuples(res) == 1) {
+		read_mailbox(res, 0, arena, mailbox_r);
+		ret = 0;
+	}
+	PQclear(res);
+	return ret;
+}
+
 static void read_mailbox(PGresult *res, int row, struct arena *arena, struct store_mailbox *mb)
 {
 	mb->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
@@ -37,7 +54,7 @@ static void read_mailbox(PGresult *res, int row, struct arena *arena, struct sto
 	mb->highestmodseq = strtoull(PQgetvalue(res, row, 6), NULL, 10);
 }
 
-static void announce(int64_t mailbox_id)
+void store_announce_mailbox(int64_t mailbox_id)
 {
 	char id[24];
 	snprintf(id, sizeof(id), "%lld", (long long)mailbox_id);
@@ -86,15 +103,7 @@ int store_mailbox_find(int64_t user_id, const char *name, struct arena *arena,
 	PGresult *res = db_query("SELECT " MAILBOX_COLUMNS " FROM mailboxes"
 				 " WHERE user_id = $1 AND name = $2",
 				 2, params, deadline, error_r);
-	if (res == NULL)
-		return -1;
-	int ret = 1;
-	if (PQntuples(res) == 1) {
-		read_mailbox(res, 0, arena, mailbox_r);
-		ret = 0;
-	}
-	PQclear(res);
-	return ret;
+	return read_one_mailbox(res, arena, mailbox_r);
 }
 
 /* Runs a statement that changes mailboxes and returns the ids it changed;
@@ -107,7 +116,7 @@ static int change(const char *sql, int nparams, const char *const *params, int64
 		return -1;
 	int rows = PQntuples(res);
 	for (int row = 0; row < rows; row++)
-		announce(strtoll(PQgetvalue(res, row, 0), NULL, 10));
+		store_announce_mailbox(strtoll(PQgetvalue(res, row, 0), NULL, 10));
 	PQclear(res);
 	return rows > 0 ? 0 : 1;
 }
@@ -126,7 +135,7 @@ int store_mailbox_create(int64_t user_id, const char *name, int64_t *id_r, int64
 	int ret = 1;
 	if (PQntuples(res) == 1) {
 		*id_r = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		announce(*id_r);
+		store_announce_mailbox(*id_r);
 		ret = 0;
 	}
 	PQclear(res);
@@ -204,7 +213,7 @@ int store_mailbox_rename(int64_t user_id, const char *from, const char *to, int6
 		return collided ? 2 : -1;
 	int rows = PQntuples(res);
 	for (int row = 0; row < rows; row++)
-		announce(strtoll(PQgetvalue(res, row, 0), NULL, 10));
+		store_announce_mailbox(strtoll(PQgetvalue(res, row, 0), NULL, 10));
 	PQclear(res);
 	return rows > 0 ? 0 : 1;
 }
@@ -256,13 +265,5 @@ int store_mailbox_get(int64_t mailbox_id, struct arena *arena, struct store_mail
 	const char *params[] = {id};
 	PGresult *res = db_query("SELECT " MAILBOX_COLUMNS " FROM mailboxes WHERE id = $1", 1,
 				 params, deadline, error_r);
-	if (res == NULL)
-		return -1;
-	int ret = 1;
-	if (PQntuples(res) == 1) {
-		read_mailbox(res, 0, arena, mailbox_r);
-		ret = 0;
-	}
-	PQclear(res);
-	return ret;
+	return read_one_mailbox(res, arena, mailbox_r);
 }

@@ -3,6 +3,7 @@
  * orders concurrent changes from any node) and announces the mailbox
  * after the commit. */
 #include "store/store-mailbox.h"
+#include "store/store-internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,13 +13,6 @@
 #include "lib/db-listen.h"
 #include "lib/db.h"
 #include "lib/strbuf.h"
-
-static void announce(int64_t mailbox_id)
-{
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", (long long)mailbox_id);
-	db_notify_after_commit("mailbox", id);
-}
 
 /* Splits the space-separated flags of array_to_string(flags, ' '):
  * flags are atoms, never holding a space. */
@@ -222,7 +216,7 @@ int store_message_set_flags(int64_t mailbox_id, const char *uids, enum store_fla
 	}
 	PQclear(res);
 	if (changed > 0)
-		announce(mailbox_id);
+		store_announce_mailbox(mailbox_id);
 	*changed_r = out;
 	*changed_count_r = changed;
 	*failed_r = refused;
@@ -253,7 +247,7 @@ int store_message_expunge(int64_t mailbox_id, const char *uids, struct arena *ar
 	*expunged_r = read_uids(res, 0, arena, count_r);
 	PQclear(res);
 	if (*count_r > 0)
-		announce(mailbox_id);
+		store_announce_mailbox(mailbox_id);
 	return 0;
 }
 
